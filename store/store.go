@@ -1,0 +1,159 @@
+// Package store keeps podseed's state in SQLite: the feeds it polls, the
+// episodes found in them and the torrents made from their enclosures.
+//
+// It owns the schema (embedded, numbered migrations), the record types and
+// every SQL statement. Several processes (the serve daemon and the CLI) may
+// open the same database file at once: connections use WAL, a busy timeout
+// and BEGIN IMMEDIATE for write transactions, never an exclusive locking mode.
+//
+// Times are stored as unix nanoseconds and returned in UTC; a zero time.Time
+// means "never" or "unknown". Times outside the years 1678–2262 (the range of
+// int64 nanoseconds) are clamped to it.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// ErrNotFound is returned, wrapped, when a lookup, update or delete finds no
+// matching row. Match it with errors.Is.
+var ErrNotFound = errors.New("not found")
+
+// busyTimeout is how long a connection waits for another connection's (or
+// process's) write lock before giving up with SQLITE_BUSY.
+const busyTimeout = 5 * time.Second
+
+// Store is the SQLite-backed store. It is safe for concurrent use by multiple
+// goroutines, and several Stores (in one or several processes) may use the same
+// database file at once.
+type Store struct {
+	db  *sql.DB
+	now func() time.Time // injectable clock for CreatedAt stamps
+}
+
+// Open opens the SQLite database at path, creating the file and its parent
+// directory if they are missing, and applies any pending migrations. The
+// caller must Close the returned Store.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("open store: empty path")
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("open store %q: %w", path, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(abs), 0o750); err != nil {
+		return nil, fmt.Errorf("open store %q: %w", path, err)
+	}
+
+	db, err := sql.Open("sqlite", dsn(abs))
+	if err != nil {
+		return nil, fmt.Errorf("open store %q: %w", path, err)
+	}
+	s := &Store{db: db, now: time.Now}
+	if err := db.PingContext(ctx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("open store %q: %w", path, err)
+	}
+	if err := migrate(ctx, db, migrationFS); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("open store %q: %w", path, err)
+	}
+	return s, nil
+}
+
+// dsn builds the modernc.org/sqlite data source name for the database file at
+// the absolute path abs. The pragmas run on every new connection of the pool.
+func dsn(abs string) string {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	// Write transactions take the write lock at BEGIN, so two writers wait
+	// for each other under busy_timeout instead of failing with SQLITE_BUSY
+	// when a deferred read lock cannot be upgraded. Read-only transactions
+	// still use a plain BEGIN.
+	q.Set("_txlock", "immediate")
+	// A file: URI keeps '?' and '#' in the path from being read as a query
+	// or fragment.
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: q.Encode()}
+	if u.Path[0] != '/' { // Windows: C:/x → /C:/x
+		u.Path = "/" + u.Path
+	}
+	return u.String()
+}
+
+// Close closes the database. It waits for no running queries; callers stop
+// using the Store first.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close store: %w", err)
+	}
+	return nil
+}
+
+// withTx runs fn in a write transaction (BEGIN IMMEDIATE) and commits it if fn
+// returns nil; otherwise it rolls back and returns fn's error unchanged.
+// fn must use only tx, never s.db, or it would wait on its own write lock.
+func (s *Store) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// rowScanner is what *sql.Row and *sql.Rows have in common.
+type rowScanner interface {
+	Scan(dest ...any) error
+}
+
+// Bounds of the times that fit in int64 unix nanoseconds.
+var (
+	minTime = time.Unix(0, math.MinInt64).UTC()
+	maxTime = time.Unix(0, math.MaxInt64).UTC()
+)
+
+// nanos converts t to a value for an INTEGER time column: NULL for the zero
+// time, unix nanoseconds otherwise (clamped to the representable range).
+func nanos(t time.Time) any {
+	switch {
+	case t.IsZero():
+		return nil
+	case t.Before(minTime):
+		return int64(math.MinInt64)
+	case t.After(maxTime):
+		return int64(math.MaxInt64)
+	}
+	return t.UnixNano()
+}
+
+// fromNanos converts an INTEGER time column back: NULL → zero time, else UTC.
+func fromNanos(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return time.Unix(0, n.Int64).UTC()
+}
+
+// storedTime returns t as a write and read back would: zero stays zero,
+// anything else is clamped, in UTC and without a monotonic clock reading.
+func storedTime(t time.Time) time.Time {
+	n, ok := nanos(t).(int64)
+	return fromNanos(sql.NullInt64{Int64: n, Valid: ok})
+}

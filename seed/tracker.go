@@ -1,0 +1,474 @@
+package seed
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/anacrolix/torrent/bencode"
+)
+
+// Tracker defaults.
+const (
+	defaultTrackerInterval   = 5 * time.Minute
+	defaultTrackerMaxNumWant = 50
+	// defaultTrackerNumWant is BEP 3's default when a client sends no numwant.
+	defaultTrackerNumWant = 50
+)
+
+// TrackerConfig configures a Tracker.
+type TrackerConfig struct {
+	// Interval is the announce interval told to clients; 0 means 5 minutes.
+	// "min interval" is half of it. A peer that has not announced for two
+	// intervals is forgotten.
+	Interval time.Duration
+	// MaxNumWant caps how many peers one announce returns, whatever the
+	// client's numwant; 0 means 50.
+	MaxNumWant int
+	// Allowed reports whether the tracker serves a v1 infohash. Announces for
+	// other torrents fail with "unregistered torrent" and scrapes leave them
+	// out. It is called for every announce and scrape, concurrently and
+	// without the Tracker's lock held. nil allows every torrent (an open
+	// tracker).
+	Allowed func(infoHash [20]byte) bool
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Logger receives a debug record per announce and rejected request; nil
+	// discards them.
+	Logger *slog.Logger
+}
+
+// Tracker is an HTTP BitTorrent tracker keeping its swarms in memory: BEP 3
+// announce with BEP 23 compact and BEP 7 IPv6 peer lists, and BEP 48 scrape.
+// Expired peers are swept when announces and scrapes come in, so an idle
+// Tracker does no work. Its swarms do not survive a restart; clients
+// re-announce within one interval.
+//
+// A peer's address is the request's remote address; the "ip", "ipv4" and
+// "ipv6" parameters are ignored, since honouring them would let anyone point
+// a swarm at a third party. Behind a reverse proxy, rewrite
+// http.Request.RemoteAddr from a trusted header before calling the handlers.
+//
+// A Tracker is safe for concurrent use.
+type Tracker struct {
+	interval   time.Duration
+	maxNumWant int
+	allowed    func([20]byte) bool
+	now        func() time.Time
+	logger     *slog.Logger
+
+	mu        sync.Mutex
+	swarms    map[[20]byte]*trackerSwarm
+	nextSweep time.Time // when to sweep every swarm, not only the one announced to
+}
+
+// SwarmCounts is a torrent's swarm as the tracker sees it.
+type SwarmCounts struct {
+	// Seeders is the number of peers with the whole torrent (left=0).
+	Seeders int
+	// Leechers is the number of peers still downloading.
+	Leechers int
+	// Completed counts downloads completed since the tracker started, at
+	// most one per peer: a "completed" event, or a peer first seen with
+	// left>0 announcing left=0 (also when stopping).
+	Completed int
+}
+
+// NewTracker returns an empty Tracker.
+func NewTracker(cfg TrackerConfig) *Tracker {
+	t := &Tracker{
+		interval:   cfg.Interval,
+		maxNumWant: cfg.MaxNumWant,
+		allowed:    cfg.Allowed,
+		now:        cfg.Now,
+		logger:     cfg.Logger,
+		swarms:     make(map[[20]byte]*trackerSwarm),
+	}
+	if t.interval <= 0 {
+		t.interval = defaultTrackerInterval
+	}
+	if t.maxNumWant <= 0 {
+		t.maxNumWant = defaultTrackerMaxNumWant
+	}
+	if t.now == nil {
+		t.now = time.Now
+	}
+	if t.logger == nil {
+		t.logger = slog.New(slog.DiscardHandler)
+	}
+	return t
+}
+
+// trackerEvent is the "event" parameter of an announce.
+type trackerEvent int
+
+const (
+	trackerEventNone trackerEvent = iota
+	trackerEventStarted
+	trackerEventStopped
+	trackerEventCompleted
+)
+
+// trackerAnnounceRequest is a parsed announce.
+type trackerAnnounceRequest struct {
+	infoHash [20]byte
+	peerID   [20]byte
+	addr     netip.AddrPort
+	left     int64 // -1 when the client did not say
+	event    trackerEvent
+	numWant  int
+	compact  bool
+	noPeerID bool
+}
+
+// trackerError is a request the tracker refuses; its message becomes the
+// "failure reason".
+type trackerError struct{ reason string }
+
+func (e *trackerError) Error() string { return e.reason }
+
+func trackerFailf(format string, args ...any) error {
+	return &trackerError{reason: fmt.Sprintf(format, args...)}
+}
+
+// ServeAnnounce handles GET /announce (BEP 3). Parameters: info_hash and
+// peer_id (20 raw bytes each, URL-escaped), port (1–65535), left (bytes;
+// 0 makes the peer a seeder), event (started, stopped, completed or none),
+// numwant (capped at MaxNumWant, default 50), compact (default 1; 0 returns
+// a list of dictionaries with "peer id", "ip" and "port", which no_peer_id=1
+// drops). A compact reply carries IPv4 peers in "peers" (BEP 23) and IPv6
+// peers in "peers6" (BEP 7). Every reply has "interval" and "min interval"
+// in seconds and the swarm's "complete" and "incomplete" counts. A stopped
+// peer is removed and gets no peers; a peer never gets itself.
+//
+// A refused announce (malformed parameters, unregistered torrent) is a
+// bencoded dictionary with only a non-empty "failure reason", sent with
+// status 200 as clients expect. Success replies never carry "failure
+// reason": aria2c treats even an empty one as a failure.
+func (t *Tracker) ServeAnnounce(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	req, err := t.parseAnnounce(r)
+	if err != nil {
+		t.writeFailure(w, r, err)
+		return
+	}
+	trackerWriteBencode(w, t.announce(req))
+}
+
+// parseAnnounce validates an announce request.
+func (t *Tracker) parseAnnounce(r *http.Request) (trackerAnnounceRequest, error) {
+	var req trackerAnnounceRequest
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return req, trackerFailf("malformed query")
+	}
+	if req.infoHash, err = trackerParam20(q, "info_hash"); err != nil {
+		return req, err
+	}
+	if t.allowed != nil && !t.allowed(req.infoHash) {
+		return req, trackerFailf("unregistered torrent")
+	}
+	if req.peerID, err = trackerParam20(q, "peer_id"); err != nil {
+		return req, err
+	}
+	if q.Get("port") == "" {
+		return req, trackerFailf("missing port")
+	}
+	port, err := strconv.ParseUint(q.Get("port"), 10, 16)
+	if err != nil || port == 0 {
+		return req, trackerFailf("invalid port")
+	}
+	remote, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return req, trackerFailf("cannot determine peer address")
+	}
+	req.addr = netip.AddrPortFrom(remote.Addr().Unmap().WithZone(""), uint16(port))
+
+	req.left = -1
+	if s := q.Get("left"); s != "" {
+		if req.left, err = strconv.ParseInt(s, 10, 64); err != nil || req.left < 0 {
+			return req, trackerFailf("invalid left")
+		}
+	}
+	switch q.Get("event") {
+	case "started":
+		req.event = trackerEventStarted
+	case "stopped":
+		req.event = trackerEventStopped
+	case "completed":
+		req.event = trackerEventCompleted
+	default: // "", "empty" and anything unknown mean a regular announce.
+		req.event = trackerEventNone
+	}
+	req.numWant = min(defaultTrackerNumWant, t.maxNumWant)
+	if s := q.Get("numwant"); s != "" {
+		if n, err := strconv.Atoi(s); err == nil && n >= 0 {
+			req.numWant = min(n, t.maxNumWant)
+		}
+	}
+	req.compact = q.Get("compact") != "0"
+	req.noPeerID = q.Get("no_peer_id") == "1"
+	return req, nil
+}
+
+// trackerParam20 returns the single 20-byte value of the parameter name.
+func trackerParam20(q url.Values, name string) (v [20]byte, err error) {
+	vs, ok := q[name]
+	switch {
+	case !ok:
+		return v, trackerFailf("missing %s", name)
+	case len(vs) != 1:
+		return v, trackerFailf("repeated %s", name)
+	case len(vs[0]) != len(v):
+		return v, trackerFailf("invalid %s: want 20 bytes, got %d", name, len(vs[0]))
+	}
+	copy(v[:], vs[0])
+	return v, nil
+}
+
+// announce applies req to its swarm and returns the reply.
+func (t *Tracker) announce(req trackerAnnounceRequest) map[string]any {
+	now := t.now()
+	key := trackerPeerKey{id: req.peerID, ip6: req.addr.Addr().Is6()}
+	seeder := req.left == 0
+
+	t.mu.Lock()
+	t.maybeSweepAllLocked(now)
+	s := t.swarms[req.infoHash]
+	if s == nil {
+		s = newTrackerSwarm()
+		t.swarms[req.infoHash] = s
+	}
+	s.sweep(now)
+	var peers []*trackerPeer
+	if req.event == trackerEventStopped {
+		s.stop(key, seeder)
+	} else {
+		s.update(key, req.addr, seeder, req.event == trackerEventCompleted, now.Add(2*t.interval))
+		peers = s.pick(key, req.addr, seeder, req.numWant)
+	}
+	counts := s.counts()
+	reply := trackerAnnounceReply(t.interval, counts, peers, req.compact, req.noPeerID)
+	if s.empty() {
+		delete(t.swarms, req.infoHash)
+	}
+	t.mu.Unlock()
+
+	t.logger.Debug("announce",
+		"infohash", hex.EncodeToString(req.infoHash[:]),
+		"peer", req.addr.String(),
+		"left", req.left,
+		"event", req.event.String(),
+		"peers_returned", len(peers))
+	return reply
+}
+
+func (e trackerEvent) String() string {
+	switch e {
+	case trackerEventStarted:
+		return "started"
+	case trackerEventStopped:
+		return "stopped"
+	case trackerEventCompleted:
+		return "completed"
+	default:
+		return ""
+	}
+}
+
+// trackerAnnounceReply builds a successful announce reply. It is called with the
+// Tracker's lock held (peers belong to a swarm).
+func trackerAnnounceReply(interval time.Duration, c SwarmCounts, peers []*trackerPeer, compact, noPeerID bool) map[string]any {
+	reply := map[string]any{
+		"interval":     int64(interval / time.Second),
+		"min interval": int64(interval / 2 / time.Second),
+		"complete":     c.Seeders,
+		"incomplete":   c.Leechers,
+	}
+	if !compact {
+		list := make([]map[string]any, 0, len(peers))
+		for _, p := range peers {
+			d := map[string]any{
+				"ip":   p.addr.Addr().String(),
+				"port": int(p.addr.Port()),
+			}
+			if !noPeerID {
+				d["peer id"] = string(p.id[:])
+			}
+			list = append(list, d)
+		}
+		reply["peers"] = list
+		return reply
+	}
+	var v4, v6 []byte
+	for _, p := range peers {
+		a := p.addr.Addr()
+		port := p.addr.Port()
+		if a.Is4() {
+			b := a.As4()
+			v4 = append(v4, b[:]...)
+			v4 = append(v4, byte(port>>8), byte(port))
+		} else {
+			b := a.As16()
+			v6 = append(v6, b[:]...)
+			v6 = append(v6, byte(port>>8), byte(port))
+		}
+	}
+	reply["peers"] = string(v4)
+	if len(v6) > 0 {
+		reply["peers6"] = string(v6)
+	}
+	return reply
+}
+
+// maybeSweepAllLocked sweeps every swarm at most once per interval, so
+// swarms nobody announces to any more are forgotten too.
+func (t *Tracker) maybeSweepAllLocked(now time.Time) {
+	if now.Before(t.nextSweep) {
+		return
+	}
+	t.nextSweep = now.Add(t.interval)
+	for ih, s := range t.swarms {
+		s.sweep(now)
+		if s.empty() {
+			delete(t.swarms, ih)
+		}
+	}
+}
+
+// trackerScrapeFile is one torrent's entry in a BEP 48 scrape reply.
+type trackerScrapeFile struct {
+	Complete   int `bencode:"complete"`
+	Incomplete int `bencode:"incomplete"`
+	Downloaded int `bencode:"downloaded"`
+}
+
+// ServeScrape handles GET /scrape (BEP 48). Each info_hash parameter (20 raw
+// bytes, URL-escaped, repeatable) asks for one torrent; with none, every
+// allowed torrent the tracker has seen is listed. The reply is
+// {"files": {<20-byte infohash>: {"complete", "incomplete", "downloaded"}}};
+// torrents that are not allowed are left out, allowed ones without peers
+// have zero counts. A malformed info_hash gets a "failure reason" reply with
+// status 200.
+func (t *Tracker) ServeScrape(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		t.writeFailure(w, r, trackerFailf("malformed query"))
+		return
+	}
+	var want [][20]byte
+	for _, v := range q["info_hash"] {
+		if len(v) != 20 {
+			t.writeFailure(w, r, trackerFailf("invalid info_hash: want 20 bytes, got %d", len(v)))
+			return
+		}
+		want = append(want, [20]byte([]byte(v)))
+	}
+
+	all := len(want) == 0
+	// Allowed may be slow (a database lookup): call it outside the lock.
+	if !all && t.allowed != nil {
+		want = slices.DeleteFunc(want, func(ih [20]byte) bool { return !t.allowed(ih) })
+	}
+	counts := make(map[[20]byte]SwarmCounts)
+	now := t.now()
+	t.mu.Lock()
+	t.maybeSweepAllLocked(now)
+	if all {
+		for ih := range t.swarms {
+			want = append(want, ih)
+		}
+	}
+	for _, ih := range want {
+		counts[ih] = t.countsLocked(ih, now)
+	}
+	t.mu.Unlock()
+
+	files := make(map[string]trackerScrapeFile, len(counts))
+	for ih, c := range counts {
+		if all && t.allowed != nil && !t.allowed(ih) {
+			continue
+		}
+		files[string(ih[:])] = trackerScrapeFileOf(c)
+	}
+	trackerWriteBencode(w, map[string]any{"files": files})
+}
+
+func trackerScrapeFileOf(c SwarmCounts) trackerScrapeFile {
+	return trackerScrapeFile{Complete: c.Seeders, Incomplete: c.Leechers, Downloaded: c.Completed}
+}
+
+// Scrape returns the swarm counts for a hex infohash (40 digits, either
+// case), zero for a torrent the tracker has no peers or completions for, or
+// for a malformed infohash. Unlike ServeScrape it ignores Allowed.
+func (t *Tracker) Scrape(infoHash string) SwarmCounts {
+	var ih [20]byte
+	if len(infoHash) != hex.EncodedLen(len(ih)) {
+		return SwarmCounts{}
+	}
+	if _, err := hex.Decode(ih[:], []byte(infoHash)); err != nil {
+		return SwarmCounts{}
+	}
+	now := t.now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.maybeSweepAllLocked(now)
+	return t.countsLocked(ih, now)
+}
+
+// countsLocked sweeps and counts one swarm.
+func (t *Tracker) countsLocked(ih [20]byte, now time.Time) SwarmCounts {
+	s := t.swarms[ih]
+	if s == nil {
+		return SwarmCounts{}
+	}
+	s.sweep(now)
+	c := s.counts()
+	if s.empty() {
+		delete(t.swarms, ih)
+	}
+	return c
+}
+
+// writeFailure replies to a refused request with a BEP 3 "failure reason"
+// and status 200.
+func (t *Tracker) writeFailure(w http.ResponseWriter, r *http.Request, err error) {
+	reason := "internal error"
+	var te *trackerError
+	if errors.As(err, &te) {
+		reason = te.reason
+	}
+	t.logger.Debug("tracker request refused", "path", r.URL.Path, "remote_addr", r.RemoteAddr, "reason", reason)
+	trackerWriteBencode(w, map[string]any{"failure reason": reason})
+}
+
+// trackerWriteBencode writes v bencoded with status 200.
+func trackerWriteBencode(w http.ResponseWriter, v any) {
+	b, err := bencode.Marshal(v)
+	if err != nil {
+		// Only the fixed reply types above are encoded; this cannot fail.
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	_, _ = w.Write(b)
+}

@@ -1,0 +1,266 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/podseed/podseed/feed"
+	"github.com/podseed/podseed/seed"
+	"github.com/podseed/podseed/store"
+	"github.com/podseed/podseed/web"
+)
+
+// dueCheckEvery is how often the scheduler asks the store for due feeds;
+// each feed's own schedule is its NextPollAt.
+const dueCheckEvery = 30 * time.Second
+
+// shutdownTimeout bounds the HTTP server's graceful shutdown.
+const shutdownTimeout = 10 * time.Second
+
+// App is one running podseed: store, torrent client, tracker, HTTP server
+// and the poll → ingest → publish pipeline.
+type App struct {
+	cfg     Config
+	log     *slog.Logger
+	store   *store.Store
+	client  *seed.Client
+	tracker *seed.Tracker
+	fetcher *feed.Fetcher
+	ln      net.Listener
+	srv     *http.Server
+	urls    web.URLs
+
+	// seeding holds the hex infohashes the client seeds; the tracker
+	// tracks only those.
+	seeding sync.Map
+	// wake asks the ingest loop to look for pending episodes now.
+	wake chan struct{}
+}
+
+// Open opens the data directory, the store and the torrent client, re-adds
+// every stored torrent for seeding, and binds the HTTP listener. It does not
+// poll yet; Run does. On error it closes what it opened.
+func Open(ctx context.Context, cfg Config) (a *App, err error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = 15 * time.Minute
+	}
+	if cfg.IngestWorkers <= 0 {
+		cfg.IngestWorkers = 2
+	}
+	a = &App{cfg: cfg, log: cfg.Logger.With("component", "app"), wake: make(chan struct{}, 1)}
+	defer func() {
+		if err != nil {
+			a.Close()
+			a = nil
+		}
+	}()
+	// Partial downloads of an earlier run are never complete: start afresh.
+	if err := os.RemoveAll(cfg.tmpDir()); err != nil {
+		return nil, fmt.Errorf("clear partial downloads: %w", err)
+	}
+	for _, dir := range []string{cfg.DataDir, cfg.tmpDir(), cfg.filesDir()} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("create data directory: %w", err)
+		}
+	}
+	if a.store, err = store.Open(ctx, cfg.dbPath()); err != nil {
+		return nil, err
+	}
+	if a.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	base, err := baseURLFor(cfg.BaseURL, a.ln.Addr())
+	if err != nil {
+		return nil, err
+	}
+	a.urls = web.URLs{Base: base}
+	a.tracker = seed.NewTracker(seed.TrackerConfig{Allowed: func(ih [20]byte) bool {
+		_, ok := a.seeding.Load(fmt.Sprintf("%x", ih))
+		return ok
+	}})
+	a.client, err = seed.NewClient(seed.ClientConfig{
+		DataDir:    cfg.DataDir,
+		ListenHost: cfg.BTListenHost,
+		ListenPort: cfg.BTPort,
+		DisableDHT: !cfg.DHT,
+		Logger:     cfg.Logger.With("component", "seed"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.fetcher = &feed.Fetcher{UserAgent: cfg.userAgent()}
+	handler, err := web.New(catalog{a}, swarm{a.tracker}, a.tracker, cfg.Logger.With("component", "web"))
+	if err != nil {
+		return nil, err
+	}
+	a.srv = &http.Server{
+		Handler: handler,
+		// Slow or idle clients must not hold connections forever; responses
+		// are feeds and .torrent files, small enough for these bounds.
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+	}
+	if err := a.resumeSeeding(ctx); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// URLs returns podseed's public URLs.
+func (a *App) URLs() web.URLs { return a.urls }
+
+// Store returns the app's store (for tests and commands).
+func (a *App) Store() *store.Store { return a.store }
+
+// Client returns the torrent client.
+func (a *App) Client() *seed.Client { return a.client }
+
+// announceList is podseed's own tracker followed by configured extras.
+func (a *App) announceList() [][]string {
+	return announceTiers([]string{a.urls.Announce()}, a.cfg.Announce)
+}
+
+// resumeSeeding adds every stored torrent to the client. Piece completion
+// is persisted, so complete data is not re-hashed in full. A torrent whose
+// data file is gone is logged and skipped, not fatal.
+func (a *App) resumeSeeding(ctx context.Context) error {
+	ts, err := a.store.ListTorrents(ctx)
+	if err != nil {
+		return err
+	}
+	for _, t := range ts {
+		if err := a.startSeeding(ctx, t.Metainfo, t.DataPath, false); err != nil {
+			a.log.Error("resume seeding", "infohash", t.InfoHash, "data_path", t.DataPath, "err", err)
+		}
+	}
+	a.log.Info("resumed seeding", "torrents", len(ts))
+	return nil
+}
+
+func (a *App) startSeeding(ctx context.Context, mi []byte, dataPath string, verified bool) error {
+	if _, err := os.Stat(dataPath); err != nil {
+		return fmt.Errorf("data file: %w", err)
+	}
+	mi, err := seed.WithAnnounceList(mi, a.announceList())
+	if err != nil {
+		return err
+	}
+	ih, err := a.client.AddTorrent(ctx, mi, dataPath, verified)
+	if err != nil {
+		return err
+	}
+	a.seeding.Store(ih, true)
+	return nil
+}
+
+// Run serves HTTP, polls every feed once, then polls due feeds on a cron
+// schedule and ingests new episodes, until ctx is done. It then stops cron
+// (waiting for running jobs), shuts the HTTP server down and waits for the
+// pipeline. Run does not Close the app.
+func (a *App) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	srvErr := make(chan error, 1)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		a.log.Info("serving HTTP", "addr", a.ln.Addr().String(), "base_url", a.urls.Base)
+		if err := a.srv.Serve(a.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			srvErr <- fmt.Errorf("serve HTTP: %w", err)
+			cancel()
+		}
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		a.ingestLoop(ctx)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		a.pollFeeds(ctx, true)
+	}()
+	sched := cron.New(cron.WithChain(cron.SkipIfStillRunning(cron.DiscardLogger)))
+	sched.Schedule(cron.Every(dueCheckEvery), cron.FuncJob(func() { a.pollFeeds(ctx, false) }))
+	sched.Start()
+
+	<-ctx.Done()
+	<-sched.Stop().Done()
+	shutCtx, shutCancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer shutCancel()
+	err := a.srv.Shutdown(shutCtx)
+	wg.Wait()
+	select {
+	case e := <-srvErr:
+		return e
+	default:
+	}
+	if err != nil {
+		return fmt.Errorf("shut down HTTP: %w", err)
+	}
+	return nil
+}
+
+// Close releases everything Open acquired, in reverse order.
+func (a *App) Close() error {
+	var errs []error
+	if a.srv != nil {
+		errs = append(errs, a.srv.Close())
+	}
+	if a.ln != nil {
+		// Serve closes the listener; Close must also when Run never ran.
+		if err := a.ln.Close(); !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	if a.client != nil {
+		errs = append(errs, a.client.Close())
+	}
+	if a.store != nil {
+		errs = append(errs, a.store.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// run is `podseed serve`.
+func (cmd serveCmd) run(ctx context.Context, c cli, logger *slog.Logger) error {
+	cfg := Config{
+		DataDir: c.DataDir, Listen: cmd.Listen, BaseURL: cmd.BaseURL, BTPort: cmd.BTPort,
+		PollInterval: cmd.PollInterval, Announce: cmd.Announce, DHT: cmd.DHT, Logger: logger,
+	}
+	a, err := Open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	for _, u := range cmd.Feeds {
+		f, created, err := a.store.CreateFeed(ctx, u)
+		if err != nil {
+			a.Close()
+			return err
+		}
+		if created {
+			logger.Info("added feed", "feed_id", f.ID, "feed_url", f.URL)
+		}
+	}
+	err = a.Run(ctx)
+	if cerr := a.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/podseed/podseed/publish"
+	"github.com/podseed/podseed/seed"
+	"github.com/podseed/podseed/store"
+	"github.com/podseed/podseed/web"
+)
+
+// catalog implements web.Catalog from the store, publish and seed.
+type catalog struct{ a *App }
+
+func (c catalog) URLs() web.URLs { return c.a.urls }
+
+func (c catalog) ListFeeds(ctx context.Context) ([]store.Feed, error) {
+	return c.a.store.ListFeeds(ctx)
+}
+
+func (c catalog) ListEpisodesByFeed(ctx context.Context, feedID int64) ([]store.Episode, error) {
+	return c.a.store.ListEpisodesByFeed(ctx, feedID)
+}
+
+// TorrentFile returns the stored metainfo with podseed's current announce
+// list; the infohash does not change.
+func (c catalog) TorrentFile(ctx context.Context, infoHash string) ([]byte, error) {
+	t, err := c.a.store.FindTorrentByInfoHash(ctx, infoHash)
+	if err != nil {
+		return nil, err
+	}
+	return seed.WithAnnounceList(t.Metainfo, c.a.announceList())
+}
+
+func (c catalog) Magnet(ctx context.Context, infoHash string) string {
+	mi, err := c.TorrentFile(ctx, infoHash)
+	if err != nil {
+		return ""
+	}
+	m, err := seed.Magnet(mi, c.a.urls.Torrent(infoHash))
+	if err != nil {
+		return ""
+	}
+	return m
+}
+
+// alternates lists what podseed made for a feed's ready episodes.
+func (c catalog) alternates(ctx context.Context, feedID int64) ([]publish.Alternate, error) {
+	ets, err := c.a.store.ListFeedTorrents(ctx, feedID)
+	if err != nil {
+		return nil, err
+	}
+	alts := make([]publish.Alternate, 0, len(ets))
+	for _, et := range ets {
+		mi, err := seed.WithAnnounceList(et.Torrent.Metainfo, c.a.announceList())
+		if err != nil {
+			return nil, err
+		}
+		torrentURL := c.a.urls.Torrent(et.Torrent.InfoHash)
+		magnet, err := seed.Magnet(mi, torrentURL)
+		if err != nil {
+			return nil, err
+		}
+		guid := et.Episode.GUID
+		if guid == et.Episode.EnclosureURL {
+			guid = "" // the item had no <guid>: match by enclosure URL
+		}
+		alts = append(alts, publish.Alternate{
+			GUID: guid, EnclosureURL: et.Episode.EnclosureURL, Type: et.Episode.EnclosureType,
+			Length: et.Torrent.Size, TorrentURL: torrentURL, TorrentLength: int64(len(mi)),
+			Magnet: magnet, InfoHash: et.Torrent.InfoHash, SRI: et.Torrent.SRI,
+			Title: et.Episode.Title, Published: et.Episode.PublishedAt,
+		})
+	}
+	return alts, nil
+}
+
+// FeedRSS is the original feed with alternate enclosures spliced in.
+func (c catalog) FeedRSS(ctx context.Context, feedID int64) ([]byte, error) {
+	f, err := c.a.store.FindFeedByID(ctx, feedID)
+	if err != nil {
+		return nil, err
+	}
+	if f.Body == nil {
+		return nil, fmt.Errorf("feed %d not fetched yet: %w", feedID, store.ErrNotFound)
+	}
+	alts, err := c.alternates(ctx, feedID)
+	if err != nil {
+		return nil, err
+	}
+	return publish.RewriteFeed(f.Body, alts)
+}
+
+// TorrentFeedRSS is the BEP 36 style torrent feed of one podcast.
+func (c catalog) TorrentFeedRSS(ctx context.Context, feedID int64) ([]byte, error) {
+	f, err := c.a.store.FindFeedByID(ctx, feedID)
+	if err != nil {
+		return nil, err
+	}
+	alts, err := c.alternates(ctx, feedID)
+	if err != nil {
+		return nil, err
+	}
+	title := f.Title
+	if title == "" {
+		title = f.URL
+	}
+	return publish.TorrentFeed(publish.ChannelInfo{
+		Title: title + " (torrents)", Link: c.a.urls.Feed(feedID),
+		Description: "BitTorrent enclosures of " + title + ", republished by podseed",
+		Updated:     f.LastFetchedAt,
+	}, alts)
+}
+
+// swarm adapts the tracker's scrape counts to web.Swarm.
+type swarm struct{ t *seed.Tracker }
+
+func (s swarm) Scrape(infoHash string) web.SwarmCounts {
+	c := s.t.Scrape(infoHash)
+	return web.SwarmCounts{Seeders: c.Seeders, Leechers: c.Leechers, Completed: c.Completed}
+}

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/podseed/podseed/store"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// cli is the command line grammar; kong maps each flag to its PODSEED_*
+// environment variable.
+type cli struct {
+	DataDir  string `name:"data-dir" env:"PODSEED_DATA_DIR" default:"./podseed-data" help:"Directory for the SQLite store and torrent data."`
+	LogLevel string `name:"log-level" env:"PODSEED_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level (debug, info, warn, error)."`
+
+	Serve   serveCmd   `cmd:"" help:"Poll feeds, torrentify new episodes, seed them and serve the republished feeds."`
+	Add     addCmd     `cmd:"" help:"Add a feed."`
+	List    listCmd    `cmd:"" help:"List feeds."`
+	Remove  removeCmd  `cmd:"" help:"Remove a feed by ID or URL."`
+	Create  createCmd  `cmd:"" help:"Write a .torrent for one enclosure URL or local file and print its infohash and magnet link."`
+	Version versionCmd `cmd:"" help:"Print the version."`
+}
+
+type serveCmd struct {
+	Feeds        []string      `arg:"" optional:"" name:"FEED_URL" help:"Feed URLs to add (idempotently) before the first poll."`
+	Listen       string        `env:"PODSEED_LISTEN" default:":8080" help:"HTTP listen address (dashboard, feeds, tracker)."`
+	BaseURL      string        `name:"base-url" env:"PODSEED_BASE_URL" help:"Public base URL used in published links (default: derived from --listen)."`
+	BTPort       int           `name:"bt-port" env:"PODSEED_BT_PORT" default:"6881" help:"BitTorrent listen port (TCP and uTP); 0 picks one."`
+	PollInterval time.Duration `name:"poll-interval" env:"PODSEED_POLL_INTERVAL" default:"15m" help:"Time between two polls of a feed."`
+	Announce     []string      `name:"announce" env:"PODSEED_ANNOUNCE" sep:"," help:"Extra tracker announce URLs, comma-separated."`
+	DHT          bool          `name:"dht" env:"PODSEED_DHT" default:"true" negatable:"" help:"Enable the BitTorrent DHT."`
+}
+
+type addCmd struct {
+	URL string `arg:"" name:"FEED_URL" help:"Feed URL."`
+}
+
+type listCmd struct{}
+
+type removeCmd struct {
+	Feed string `arg:"" name:"FEED_ID|URL" help:"Feed ID or URL."`
+}
+
+type createCmd struct {
+	Source   string   `arg:"" name:"URL|FILE" help:"Enclosure URL (downloaded once, used as web seed) or local file."`
+	Output   string   `short:"o" help:"Output .torrent path (default: NAME.torrent in the current directory)."`
+	WebSeed  []string `name:"web-seed" help:"Web seed URLs (BEP 19) for a local FILE."`
+	Announce []string `name:"announce" env:"PODSEED_ANNOUNCE" sep:"," help:"Tracker announce URLs."`
+}
+
+type versionCmd struct{}
+
+// errExit carries kong's requested exit status (after --help) out of
+// kong's callback.
+type errExit struct{ code int }
+
+func (e errExit) Error() string { return "exit " + strconv.Itoa(e.code) }
+
+// run parses args and runs one subcommand, writing to stdout and stderr.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
+	var c cli
+	parser, err := kong.New(&c,
+		kong.Name("podseed"),
+		kong.Description("Turn podcast feeds into BitTorrent-backed ones."),
+		kong.Writers(stdout, stderr),
+		kong.Exit(func(code int) { panic(errExit{code}) }),
+	)
+	if err != nil {
+		return fmt.Errorf("build command line: %w", err)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			e, ok := r.(errExit)
+			if !ok {
+				panic(r)
+			}
+			if e.code != 0 {
+				err = e
+			}
+		}
+	}()
+	kctx, err := parser.Parse(args)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(stderr, c.LogLevel)
+	switch kctx.Command() {
+	case "serve", "serve <FEED_URL>":
+		return c.Serve.run(ctx, c, logger)
+	case "add <FEED_URL>":
+		return withStore(ctx, c, func(s *store.Store) error {
+			f, created, err := s.CreateFeed(ctx, c.Add.URL)
+			if err != nil {
+				return err
+			}
+			if created {
+				fmt.Fprintf(stdout, "added feed %d %s\n", f.ID, f.URL)
+			} else {
+				fmt.Fprintf(stdout, "feed %d %s already exists\n", f.ID, f.URL)
+			}
+			return nil
+		})
+	case "list":
+		return withStore(ctx, c, func(s *store.Store) error { return listFeeds(ctx, s, stdout) })
+	case "remove <FEED_ID|URL>":
+		return withStore(ctx, c, func(s *store.Store) error { return removeFeed(ctx, s, c.Remove.Feed, stdout) })
+	case "create <URL|FILE>":
+		return c.Create.run(ctx, c, stdout, logger)
+	case "version":
+		fmt.Fprintln(stdout, "podseed", version)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q", kctx.Command())
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level)) // kong's enum already checked it
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// withStore opens the store in the data directory for one command. It takes
+// no exclusive lock, so it works while `serve` runs (SQLite WAL).
+func withStore(ctx context.Context, c cli, fn func(*store.Store) error) error {
+	s, err := store.Open(ctx, Config{DataDir: c.DataDir}.dbPath())
+	if err != nil {
+		return err
+	}
+	err = fn(s)
+	if cerr := s.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func listFeeds(ctx context.Context, s *store.Store, w io.Writer) error {
+	feeds, err := s.ListFeeds(ctx)
+	if err != nil {
+		return err
+	}
+	for _, f := range feeds {
+		status := "ok"
+		switch {
+		case f.LastError != "":
+			status = "error: " + f.LastError
+		case f.LastFetchedAt.IsZero():
+			status = "never polled"
+		}
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\n", f.ID, f.URL, f.Title, status)
+	}
+	return nil
+}
+
+func removeFeed(ctx context.Context, s *store.Store, idOrURL string, w io.Writer) error {
+	var f store.Feed
+	var err error
+	if id, perr := strconv.ParseInt(idOrURL, 10, 64); perr == nil {
+		f, err = s.FindFeedByID(ctx, id)
+	} else {
+		f, err = s.FindFeedByURL(ctx, strings.TrimSpace(idOrURL))
+	}
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("no feed %q", idOrURL)
+		}
+		return err
+	}
+	if err := s.DeleteFeed(ctx, f.ID); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "removed feed %d %s\n", f.ID, f.URL)
+	return nil
+}

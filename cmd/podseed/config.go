@@ -1,0 +1,66 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Config is everything podseed's commands need, gathered from flags and
+// their PODSEED_* environment equivalents.
+type Config struct {
+	// DataDir holds the SQLite store, partial downloads, complete files and
+	// the piece completion database.
+	DataDir string
+	// Listen is the HTTP listen address (dashboard, feeds, tracker).
+	Listen string
+	// BaseURL is the public base URL used in published links, without a
+	// trailing slash; "" derives it from the listen address.
+	BaseURL string
+	// BTPort is the BitTorrent (TCP and uTP) listen port; 0 picks one.
+	BTPort int
+	// BTListenHost restricts the BitTorrent listener to one address; "" = all.
+	BTListenHost string
+	// PollInterval is the time between two polls of one feed.
+	PollInterval time.Duration
+	// Announce lists extra tracker announce URLs, after podseed's own.
+	Announce []string
+	// DHT enables the BitTorrent DHT (BEP 5).
+	DHT bool
+	// IngestWorkers bounds concurrent enclosure downloads.
+	IngestWorkers int
+	// MaxEnclosureBytes caps one enclosure's size in bytes.
+	MaxEnclosureBytes int64
+	// Logger receives every component's logs.
+	Logger *slog.Logger
+}
+
+func (c Config) dbPath() string   { return filepath.Join(c.DataDir, "podseed.db") }
+func (c Config) tmpDir() string   { return filepath.Join(c.DataDir, "tmp") }
+func (c Config) filesDir() string { return filepath.Join(c.DataDir, "files") }
+func (c Config) userAgent() string {
+	return "podseed/" + version + " (+https://github.com/podseed/podseed)"
+}
+func (c Config) createdBy() string { return "podseed/" + version }
+
+// baseURLFor derives the public base URL from a listen address when none
+// is configured: an unspecified host becomes "localhost".
+func baseURLFor(configured string, addr net.Addr) (string, error) {
+	if configured != "" {
+		if !strings.HasPrefix(configured, "http://") && !strings.HasPrefix(configured, "https://") {
+			return "", fmt.Errorf("base URL %q: want http:// or https://", configured)
+		}
+		return strings.TrimRight(configured, "/"), nil
+	}
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "", fmt.Errorf("listen address %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port), nil
+}

@@ -1,0 +1,205 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"net/url"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/podseed/podseed/feed"
+	"github.com/podseed/podseed/seed"
+	"github.com/podseed/podseed/store"
+)
+
+// pollConcurrency bounds concurrent feed fetches.
+const pollConcurrency = 4
+
+// Ingest retry policy: a failed enclosure is retried after
+// ingestRetryBase × 2^attempts, at most ingestRetryMax.
+const (
+	ingestRetryBase = time.Minute
+	ingestRetryMax  = 6 * time.Hour
+)
+
+// pollFeeds polls every feed (all) or only the due ones. Each feed's
+// outcome is recorded in the store; errors are logged, never fatal.
+func (a *App) pollFeeds(ctx context.Context, all bool) {
+	var feeds []store.Feed
+	var err error
+	now := time.Now()
+	if all {
+		// ListDueFeeds with a far future "now" returns every feed with its body.
+		feeds, err = a.store.ListDueFeeds(ctx, now.Add(100*365*24*time.Hour))
+	} else {
+		feeds, err = a.store.ListDueFeeds(ctx, now)
+	}
+	if err != nil {
+		if ctx.Err() == nil {
+			a.log.Error("list due feeds", "err", err)
+		}
+		return
+	}
+	var g errgroup.Group
+	g.SetLimit(pollConcurrency)
+	for _, f := range feeds {
+		g.Go(func() error {
+			if err := a.pollFeed(ctx, f); err != nil && ctx.Err() == nil {
+				a.log.Warn("poll feed", "feed_id", f.ID, "feed_url", redactURL(f.URL), "err", err)
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	a.wakeIngest()
+}
+
+// pollFeed fetches one feed with conditional GET; a 304 ends the work. New
+// episodes are stored before the feed's validators and body, so a crash in
+// between refetches rather than losing episodes.
+func (a *App) pollFeed(ctx context.Context, f store.Feed) error {
+	start := time.Now()
+	next := start.Add(a.cfg.PollInterval)
+	res, err := a.fetcher.Fetch(ctx, feed.Request{URL: f.URL, ETag: f.ETag, LastModified: f.LastModified})
+	if err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		return errors.Join(err, a.store.UpdateFeedError(ctx, f.ID, err.Error(), start, next))
+	}
+	if res.NotModified {
+		a.log.Debug("feed not modified", "feed_id", f.ID)
+		return a.store.UpdateFeedNotModified(ctx, f.ID, start, next)
+	}
+	parsed, err := feed.Parse(res.Body, res.FinalURL)
+	if err != nil {
+		return errors.Join(err, a.store.UpdateFeedError(ctx, f.ID, err.Error(), start, next))
+	}
+	eps := make([]store.Episode, 0, len(parsed.Episodes))
+	for _, e := range parsed.Episodes {
+		eps = append(eps, store.Episode{
+			FeedID: f.ID, GUID: e.GUID, Title: e.Title,
+			EnclosureURL: e.Enclosure.URL, EnclosureLength: e.Enclosure.Length, EnclosureType: e.Enclosure.Type,
+			PublishedAt: e.Published,
+		})
+	}
+	added, err := a.store.UpsertEpisodes(ctx, f.ID, eps)
+	if err != nil {
+		return err
+	}
+	if err := a.store.UpdateFeedFetched(ctx, f.ID, store.FeedFetch{
+		Title: parsed.Title, ETag: res.ETag, LastModified: res.LastModified, Body: res.Body,
+		FetchedAt: start, NextPollAt: next,
+	}); err != nil {
+		return err
+	}
+	a.log.Info("polled feed", "feed_id", f.ID, "episodes", len(eps), "new_episodes", len(added),
+		"duration", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// wakeIngest asks the ingest loop to look for pending episodes now.
+func (a *App) wakeIngest() {
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
+}
+
+// ingestLoop downloads pending enclosures with bounded concurrency until
+// ctx is done; it looks again when woken and at least every minute, which
+// also picks up failed episodes whose retry time has come.
+func (a *App) ingestLoop(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		a.ingestPending(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-a.wake:
+		case <-t.C:
+		}
+	}
+}
+
+func (a *App) ingestPending(ctx context.Context) {
+	for ctx.Err() == nil {
+		eps, err := a.store.ListPendingEpisodes(ctx, time.Now(), 64)
+		if err != nil {
+			if ctx.Err() == nil {
+				a.log.Error("list pending episodes", "err", err)
+			}
+			return
+		}
+		if len(eps) == 0 {
+			return
+		}
+		var g errgroup.Group
+		g.SetLimit(a.cfg.IngestWorkers)
+		for _, e := range eps {
+			g.Go(func() error {
+				a.ingestEpisode(ctx, e)
+				return nil
+			})
+		}
+		_ = g.Wait()
+	}
+}
+
+// ingestEpisode torrentifies one episode: download once while hashing,
+// record the torrent (and mark the episode ready) in one transaction, then
+// seed it. A failure is recorded with a retry time.
+func (a *App) ingestEpisode(ctx context.Context, e store.Episode) {
+	log := a.log.With("episode_id", e.ID, "guid", e.GUID)
+	start := time.Now()
+	ing, err := seed.Ingest(ctx, seed.IngestRequest{
+		URL: e.EnclosureURL, DeclaredLength: e.EnclosureLength,
+		TmpDir: a.cfg.tmpDir(), FilesDir: a.cfg.filesDir(),
+		AnnounceList: a.announceList(), CreatedBy: a.cfg.createdBy(), UserAgent: a.cfg.userAgent(),
+		MaxBytes: a.cfg.MaxEnclosureBytes,
+	})
+	if err == nil {
+		err = a.store.CreateTorrent(ctx, store.Torrent{
+			InfoHash: ing.InfoHash, EpisodeID: e.ID, Name: ing.Name, Metainfo: ing.Metainfo,
+			PieceLength: ing.PieceLength, Size: ing.Size, DataPath: ing.DataPath, SRI: ing.SRI,
+			CreatedAt: time.Now(),
+		})
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return // shutting down: the episode stays pending and restarts next run
+		}
+		delay := retryDelay(e.Attempts)
+		log.Warn("ingest enclosure", "enclosure_url", redactURL(e.EnclosureURL), "err", err, "retry_in", delay)
+		if merr := a.store.MarkEpisodeFailed(ctx, e.ID, err.Error(), time.Now().Add(delay)); merr != nil {
+			log.Error("record ingest failure", "err", merr)
+		}
+		return
+	}
+	log.Info("torrentified enclosure", "infohash", ing.InfoHash, "size", ing.Size,
+		"piece_length", ing.PieceLength, "duration", time.Since(start).Round(time.Millisecond))
+	if err := a.startSeeding(ctx, ing.Metainfo, ing.DataPath, true); err != nil {
+		log.Error("start seeding", "infohash", ing.InfoHash, "err", err)
+	}
+}
+
+// retryDelay is the wait before retry number attempts+1, with ±10 % jitter.
+func retryDelay(attempts int) time.Duration {
+	d := ingestRetryMax
+	if attempts < 20 {
+		d = min(ingestRetryBase<<attempts, ingestRetryMax)
+	}
+	return d + time.Duration((rand.Float64()*0.2-0.1)*float64(d))
+}
+
+// redactURL drops credentials from u for logs.
+func redactURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "<invalid url>"
+	}
+	return p.Redacted()
+}

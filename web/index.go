@@ -1,0 +1,105 @@
+package web
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// indexPage is the model of the "index" template.
+type indexPage struct {
+	AnnounceURL string
+	Feeds       []indexFeed
+}
+
+type indexFeed struct {
+	ID                               int64
+	Title, URL                       string
+	FeedURL, TorrentFeedURL          string
+	LastFetched, NextPoll, LastError string
+	Episodes                         []indexEpisode
+}
+
+type indexEpisode struct {
+	Title, State, LastError string
+	Size                    string
+	Seeders, Leechers       int
+	Completed               int
+	TorrentURL, Magnet      string
+}
+
+func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	urls := s.catalog.URLs()
+	feeds, err := s.catalog.ListFeeds(ctx)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	page := indexPage{AnnounceURL: urls.Announce()}
+	for _, f := range feeds {
+		eps, err := s.catalog.ListEpisodesByFeed(ctx, f.ID)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		pf := indexFeed{
+			ID: f.ID, Title: f.Title, URL: f.URL,
+			FeedURL: urls.Feed(f.ID), TorrentFeedURL: urls.TorrentFeed(f.ID),
+			LastFetched: formatTime(f.LastFetchedAt), NextPoll: formatTime(f.NextPollAt),
+			LastError: f.LastError,
+		}
+		for _, e := range eps {
+			pe := indexEpisode{Title: e.Title, State: string(e.State), LastError: e.LastError}
+			if pe.Title == "" {
+				pe.Title = e.GUID
+			}
+			if e.InfoHash != "" {
+				c := s.swarm.Scrape(e.InfoHash)
+				pe.Seeders, pe.Leechers, pe.Completed = c.Seeders, c.Leechers, c.Completed
+				pe.TorrentURL = urls.Torrent(e.InfoHash)
+				pe.Magnet = s.catalog.Magnet(ctx, e.InfoHash)
+			}
+			if e.EnclosureLength > 0 {
+				pe.Size = formatBytes(e.EnclosureLength)
+			}
+			pf.Episodes = append(pf.Episodes, pe)
+		}
+		page.Feeds = append(page.Feeds, pf)
+	}
+	s.render(w, r, "index", page)
+}
+
+// render executes a template into a buffer first, so a failure becomes a
+// clean 500 instead of half a page.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, name string, data any) {
+	var buf bytes.Buffer
+	if err := s.pages.ExecuteTemplate(&buf, name, data); err != nil {
+		s.writeError(w, r, fmt.Errorf("render %s: %w", name, err))
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = buf.WriteTo(w)
+}
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02 15:04:05 UTC")
+}
+
+// formatBytes renders n bytes in binary units.
+func formatBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

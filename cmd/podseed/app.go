@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,9 +37,11 @@ type App struct {
 	client  *seed.Client
 	tracker *seed.Tracker
 	fetcher *feed.Fetcher
-	ln      net.Listener
-	srv     *http.Server
-	urls    web.URLs
+	// ingestHTTP downloads enclosures: SSRF-guarded, no overall timeout.
+	ingestHTTP *http.Client
+	ln         net.Listener
+	srv        *http.Server
+	urls       web.URLs
 
 	// seeding holds the hex infohashes the client seeds; the tracker
 	// tracks only those.
@@ -100,7 +104,9 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 	if err != nil {
 		return nil, err
 	}
-	a.fetcher = &feed.Fetcher{UserAgent: cfg.userAgent()}
+	// Feeds are small: a whole fetch must finish within a minute.
+	a.fetcher = &feed.Fetcher{Client: newHTTPClient(cfg.guard(), time.Minute), UserAgent: cfg.userAgent()}
+	a.ingestHTTP = newHTTPClient(cfg.guard(), 0)
 	handler, err := web.New(catalog{a}, swarm{a.tracker}, a.tracker, cfg.Logger.With("component", "web"))
 	if err != nil {
 		return nil, err
@@ -201,6 +207,7 @@ func (a *App) Run(ctx context.Context) error {
 	sched.Start()
 
 	<-ctx.Done()
+	a.log.Info("shutting down")
 	<-sched.Stop().Done()
 	shutCtx, shutCancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer shutCancel()
@@ -242,7 +249,15 @@ func (a *App) Close() error {
 func (cmd serveCmd) run(ctx context.Context, c cli, logger *slog.Logger) error {
 	cfg := Config{
 		DataDir: c.DataDir, Listen: cmd.Listen, BaseURL: cmd.BaseURL, BTPort: cmd.BTPort,
-		PollInterval: cmd.PollInterval, Announce: cmd.Announce, DHT: cmd.DHT, Logger: logger,
+		PollInterval: cmd.PollInterval, Announce: cmd.Announce, DHT: cmd.DHT,
+		AllowPrivateAddresses: cmd.AllowPrivate, Logger: logger,
+	}
+	for _, n := range cmd.AllowNets {
+		p, err := netip.ParsePrefix(strings.TrimSpace(n))
+		if err != nil {
+			return fmt.Errorf("--allow-net %q: %w", n, err)
+		}
+		cfg.AllowNets = append(cfg.AllowNets, p)
 	}
 	a, err := Open(ctx, cfg)
 	if err != nil {

@@ -40,6 +40,8 @@ type serveCmd struct {
 	PollInterval time.Duration `name:"poll-interval" env:"PODSEED_POLL_INTERVAL" default:"15m" help:"Time between two polls of a feed."`
 	Announce     []string      `name:"announce" env:"PODSEED_ANNOUNCE" sep:"," help:"Extra tracker announce URLs, comma-separated."`
 	DHT          bool          `name:"dht" env:"PODSEED_DHT" default:"true" negatable:"" help:"Enable the BitTorrent DHT."`
+	AllowPrivate bool          `name:"allow-private-addresses" env:"PODSEED_ALLOW_PRIVATE_ADDRESSES" help:"Let feed and enclosure URLs reach loopback, private and link-local addresses (refused by default: SSRF guard)."`
+	AllowNets    []string      `name:"allow-net" env:"PODSEED_ALLOW_NET" sep:"," help:"Address ranges (CIDR, comma-separated) allowed despite the SSRF guard, e.g. 192.168.1.0/24."`
 }
 
 type addCmd struct {

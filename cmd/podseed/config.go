@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"time"
@@ -34,8 +35,19 @@ type Config struct {
 	IngestWorkers int
 	// MaxEnclosureBytes caps one enclosure's size in bytes.
 	MaxEnclosureBytes int64
+	// AllowPrivateAddresses lets feed and enclosure URLs reach loopback,
+	// private and link-local addresses (tests, LAN deployments); off by
+	// default as SSRF protection.
+	AllowPrivateAddresses bool
+	// AllowNets lists address ranges allowed despite the SSRF guard.
+	AllowNets []netip.Prefix
 	// Logger receives every component's logs.
 	Logger *slog.Logger
+}
+
+// guard is the SSRF guard for outgoing feed and enclosure fetches.
+func (c Config) guard() addressGuard {
+	return addressGuard{allowAll: c.AllowPrivateAddresses, allow: c.AllowNets}
 }
 
 func (c Config) dbPath() string   { return filepath.Join(c.DataDir, "podseed.db") }

@@ -44,7 +44,7 @@ func startApp(t *testing.T, dataDir, listen string, feedURLs ...string) *running
 	ctx := context.Background()
 	a, err := Open(ctx, Config{
 		DataDir: dataDir, Listen: listen, BTListenHost: "127.0.0.1", BTPort: 0,
-		PollInterval: time.Hour, DHT: false,
+		PollInterval: time.Hour, DHT: false, AllowPrivateAddresses: true,
 		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo})),
 	})
 	if err != nil {

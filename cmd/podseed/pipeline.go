@@ -159,7 +159,7 @@ func (a *App) ingestEpisode(ctx context.Context, e store.Episode) {
 		URL: e.EnclosureURL, DeclaredLength: e.EnclosureLength,
 		TmpDir: a.cfg.tmpDir(), FilesDir: a.cfg.filesDir(),
 		AnnounceList: a.announceList(), CreatedBy: a.cfg.createdBy(), UserAgent: a.cfg.userAgent(),
-		MaxBytes: a.cfg.MaxEnclosureBytes,
+		MaxBytes: a.cfg.MaxEnclosureBytes, Client: a.ingestHTTP,
 	})
 	if err == nil {
 		err = a.store.CreateTorrent(ctx, store.Torrent{

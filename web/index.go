@@ -3,7 +3,9 @@ package web
 import (
 	"bytes"
 	"fmt"
+	"html/template"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -26,7 +28,10 @@ type indexEpisode struct {
 	Size                    string
 	Seeders, Leechers       int
 	Completed               int
-	TorrentURL, Magnet      string
+	TorrentURL              string
+	// Magnet is typed as a URL so html/template keeps the magnet: scheme,
+	// which it would otherwise replace with "#ZgotmplZ".
+	Magnet template.URL
 }
 
 func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
@@ -59,7 +64,9 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 				c := s.swarm.Scrape(e.InfoHash)
 				pe.Seeders, pe.Leechers, pe.Completed = c.Seeders, c.Leechers, c.Completed
 				pe.TorrentURL = urls.Torrent(e.InfoHash)
-				pe.Magnet = s.catalog.Magnet(ctx, e.InfoHash)
+				if m := s.catalog.Magnet(ctx, e.InfoHash); strings.HasPrefix(m, "magnet:") {
+					pe.Magnet = template.URL(m) // only the magnet: scheme bypasses the URL filter
+				}
 			}
 			if e.EnclosureLength > 0 {
 				pe.Size = formatBytes(e.EnclosureLength)

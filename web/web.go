@@ -125,8 +125,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		http.Error(w, "not found", http.StatusNotFound)
 	case errors.Is(err, errBadRequest):
 		http.Error(w, "bad request", http.StatusBadRequest)
-	case errors.Is(err, context.Canceled):
-		// The client went away; nothing to answer.
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		// The client went away; nothing to answer. Any other cancellation
+		// is a server error: answering nothing would send an empty 200.
 	default:
 		s.log.Error("http request", "path", r.URL.Path, "err", err)
 		http.Error(w, "internal server error", http.StatusInternalServerError)

@@ -1,0 +1,399 @@
+package web_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
+
+	"github.com/podseed/podseed/web"
+)
+
+// voidElements have no end tag in HTML.
+var voidElements = map[string]bool{
+	"area": true, "base": true, "br": true, "col": true, "embed": true, "hr": true, "img": true,
+	"input": true, "link": true, "meta": true, "source": true, "track": true, "wbr": true,
+}
+
+// checkWellFormed fails the test unless page starts with a doctype and
+// every element other than the void ones is closed, in order.
+func checkWellFormed(t *testing.T, page []byte) {
+	t.Helper()
+	z := html.NewTokenizer(bytes.NewReader(page))
+	var open []string
+	first := true
+	for {
+		tt := z.Next()
+		if tt == html.ErrorToken {
+			if err := z.Err(); !errors.Is(err, io.EOF) {
+				t.Fatalf("tokenize: %v", err)
+			}
+			break
+		}
+		tok := z.Token()
+		if first {
+			if tt != html.DoctypeToken || tok.Data != "html" {
+				t.Errorf("page starts with %v %q, want <!DOCTYPE html>", tt, tok.Data)
+			}
+			first = false
+		}
+		switch tt {
+		case html.StartTagToken:
+			if !voidElements[tok.Data] {
+				open = append(open, tok.Data)
+			}
+		case html.SelfClosingTagToken:
+			if !voidElements[tok.Data] {
+				t.Errorf("self-closing non-void <%s/>", tok.Data)
+			}
+		case html.EndTagToken:
+			if len(open) == 0 || open[len(open)-1] != tok.Data {
+				t.Fatalf("</%s> closes %v", tok.Data, open)
+			}
+			open = open[:len(open)-1]
+		}
+	}
+	if len(open) != 0 {
+		t.Errorf("unclosed elements %v", open)
+	}
+}
+
+// text is the whitespace-collapsed text content of n.
+func text(n *html.Node) string {
+	var b strings.Builder
+	for d := range n.Descendants() {
+		if d.Type == html.TextNode {
+			b.WriteString(d.Data)
+		}
+	}
+	return strings.Join(strings.Fields(b.String()), " ")
+}
+
+func attr(n *html.Node, key string) string {
+	for _, a := range n.Attr {
+		if a.Key == key {
+			return a.Val
+		}
+	}
+	return ""
+}
+
+// find returns the descendants of n that are elements a.
+func find(n *html.Node, a atom.Atom) []*html.Node {
+	var found []*html.Node
+	for d := range n.Descendants() {
+		if d.Type == html.ElementNode && d.DataAtom == a {
+			found = append(found, d)
+		}
+	}
+	return found
+}
+
+// section is what the index shows of one feed.
+type section struct {
+	title string
+	text  string            // the whole section's text
+	links map[string]string // link text → href, outside the episode table
+	rows  []row
+}
+
+// row is one episode's table row.
+type row struct {
+	cells    []string
+	errTitle string            // title attribute of the (error) marker
+	links    map[string]string // link text → href
+}
+
+func links(n *html.Node, skip *html.Node) map[string]string {
+	m := map[string]string{}
+	for _, a := range find(n, atom.A) {
+		if skip != nil && slices.Contains(find(skip, atom.A), a) {
+			continue
+		}
+		m[text(a)] = attr(a, "href")
+	}
+	return m
+}
+
+// parseIndex parses the index page into its feed sections by id.
+func parseIndex(t *testing.T, page []byte) (*html.Node, map[string]section) {
+	t.Helper()
+	doc, err := html.Parse(bytes.NewReader(page))
+	if err != nil {
+		t.Fatalf("parse index: %v", err)
+	}
+	sections := map[string]section{}
+	for _, sn := range find(doc, atom.Section) {
+		var s section
+		if h2 := find(sn, atom.H2); len(h2) == 1 {
+			s.title = text(h2[0])
+		} else {
+			t.Errorf("section %q has %d <h2>, want 1", attr(sn, "id"), len(h2))
+		}
+		s.text = text(sn)
+		var table *html.Node
+		if tables := find(sn, atom.Table); len(tables) == 1 {
+			table = tables[0]
+		}
+		s.links = links(sn, table)
+		for _, tb := range find(sn, atom.Tbody) {
+			for _, tr := range find(tb, atom.Tr) {
+				r := row{links: links(tr, nil)}
+				for _, td := range find(tr, atom.Td) {
+					r.cells = append(r.cells, text(td))
+				}
+				for _, span := range find(tr, atom.Span) {
+					r.errTitle = attr(span, "title")
+				}
+				s.rows = append(s.rows, r)
+			}
+		}
+		sections[attr(sn, "id")] = s
+	}
+	return doc, sections
+}
+
+func TestIndex(t *testing.T) {
+	fx := mustPopulate(t, mustOpenStore(t))
+	cat := newTestCatalog(fx)
+	srv := mustServe(t, cat, swarmCounts(fx), &lockedBuffer{})
+
+	resp, page := mustDo(t, srv, http.MethodGet, "/", nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /: got status %d, want 200; body:\n%s", resp.StatusCode, page)
+	}
+	if got, want := resp.Header.Get("Content-Type"), "text/html; charset=utf-8"; got != want {
+		t.Errorf("Content-Type: got %q, want %q", got, want)
+	}
+	checkWellFormed(t, page)
+	doc, sections := parseIndex(t, page)
+
+	t.Run("escaping", func(t *testing.T) {
+		if n := len(find(doc, atom.Script)); n != 0 {
+			t.Errorf("got %d <script> elements, want 0", n)
+		}
+		for _, s := range []string{nightShiftTitle, scriptEpTitle, failedEpError, brokenFeedError, "<script>", "<!DOCTYPE html><title>"} {
+			if bytes.Contains(page, []byte(s)) {
+				t.Errorf("page contains %q unescaped", s)
+			}
+		}
+		for _, s := range []string{"&lt;script&gt;alert(&#34;podseed&#34;)&lt;/script&gt;", "&lt;!DOCTYPE html&gt;&lt;title&gt;Parked&lt;/title&gt;"} {
+			if !bytes.Contains(page, []byte(s)) {
+				t.Errorf("page lacks escaped %q", s)
+			}
+		}
+		// html/template replaces URLs it deems unsafe with this marker.
+		if bytes.Contains(page, []byte("ZgotmplZ")) {
+			t.Errorf("page contains a URL html/template rejected (ZgotmplZ)")
+		}
+	})
+
+	t.Run("page", func(t *testing.T) {
+		txt := text(doc)
+		if want := "Tracker: " + publicBase + "/announce"; !strings.Contains(txt, want) {
+			t.Errorf("page text lacks %q", want)
+		}
+		if strings.Contains(txt, "No feeds yet") {
+			t.Errorf("page says there are no feeds")
+		}
+		if got, want := len(sections), 2; got != want {
+			t.Errorf("got %d feed sections, want %d", got, want)
+		}
+	})
+
+	torrentURL := func(ih string) string { return publicBase + "/torrents/" + ih + ".torrent" }
+	getLinks := func(ih string) map[string]string {
+		return map[string]string{".torrent": torrentURL(ih), "magnet": cat.Magnet(t.Context(), ih)}
+	}
+	for _, tt := range []struct {
+		name       string
+		id         int64
+		wantTitle  string
+		wantText   []string // substrings of the section's text
+		wantLinks  map[string]string
+		wantRows   [][]string
+		wantErrs   []string // the rows' error marker titles
+		wantGetURL []map[string]string
+	}{
+		{
+			name:      "fetched feed",
+			id:        fx.nightShift.ID,
+			wantTitle: nightShiftTitle,
+			wantText: []string{
+				"Last poll: 2025-03-17 06:00:00 UTC; next poll: 2025-03-17 07:00:00 UTC",
+			},
+			wantLinks: map[string]string{
+				"https://feeds.example.org/night-shift.xml":                                        "https://feeds.example.org/night-shift.xml",
+				publicBase + "/feeds/" + strconv.FormatInt(fx.nightShift.ID, 10) + ".rss":          publicBase + "/feeds/" + strconv.FormatInt(fx.nightShift.ID, 10) + ".rss",
+				publicBase + "/feeds/" + strconv.FormatInt(fx.nightShift.ID, 10) + "/torrents.rss": publicBase + "/feeds/" + strconv.FormatInt(fx.nightShift.ID, 10) + "/torrents.rss",
+			},
+			// Episode, State, Size, Seeders, Leechers, Completed, Get;
+			// newest first, undated last.
+			wantRows: [][]string{
+				{"Ep. 4: Trackerless", "ready", "68.4 KiB", "1", "0", "1", ".torrent · magnet"},
+				{"Ep. 3: Seeding the Swarm", "ready", "39.1 KiB", "17", "4", "233", ".torrent · magnet"},
+				{scriptEpTitle, "failed (error)", "50.0 MiB", "0", "0", "0", ""},
+				{"Ep. 1: Pilot", "pending", "", "0", "0", "0", ""},
+				{"https://cdn.example.org/night-shift/bonus.mp3", "pending", "1000 B", "0", "0", "0", ""},
+			},
+			wantErrs:   []string{"", "", failedEpError, "", ""},
+			wantGetURL: []map[string]string{getLinks(fx.readyNewer), getLinks(fx.ready), {}, {}, {}},
+		},
+		{
+			name:      "never fetched feed with error",
+			id:        fx.broken.ID,
+			wantTitle: "https://broken.example.net/feed.xml", // no title yet: its URL
+			wantText: []string{
+				"Last poll: never; next poll: 2025-03-17 06:15:00 UTC",
+				"Last error: " + brokenFeedError,
+			},
+			wantLinks: map[string]string{
+				"https://broken.example.net/feed.xml":                                          "https://broken.example.net/feed.xml",
+				publicBase + "/feeds/" + strconv.FormatInt(fx.broken.ID, 10) + ".rss":          publicBase + "/feeds/" + strconv.FormatInt(fx.broken.ID, 10) + ".rss",
+				publicBase + "/feeds/" + strconv.FormatInt(fx.broken.ID, 10) + "/torrents.rss": publicBase + "/feeds/" + strconv.FormatInt(fx.broken.ID, 10) + "/torrents.rss",
+			},
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s, ok := sections[fmt.Sprintf("feed-%d", tt.id)]
+			if !ok {
+				t.Fatalf("no section feed-%d", tt.id)
+			}
+			if s.title != tt.wantTitle {
+				t.Errorf("title: got %q, want %q", s.title, tt.wantTitle)
+			}
+			for _, want := range tt.wantText {
+				if !strings.Contains(s.text, want) {
+					t.Errorf("section text lacks %q:\n%s", want, s.text)
+				}
+			}
+			for k, want := range tt.wantLinks {
+				if got := s.links[k]; got != want {
+					t.Errorf("link %q: got href %q, want %q", k, got, want)
+				}
+			}
+			if len(s.rows) != len(tt.wantRows) {
+				t.Fatalf("got %d episode rows, want %d", len(s.rows), len(tt.wantRows))
+			}
+			for i, r := range s.rows {
+				if !slices.Equal(r.cells, tt.wantRows[i]) {
+					t.Errorf("row %d: got %q, want %q", i, r.cells, tt.wantRows[i])
+				}
+				if r.errTitle != tt.wantErrs[i] {
+					t.Errorf("row %d error: got %q, want %q", i, r.errTitle, tt.wantErrs[i])
+				}
+				if !mapsEqual(r.links, tt.wantGetURL[i]) {
+					t.Errorf("row %d links: got %q, want %q", i, r.links, tt.wantGetURL[i])
+				}
+			}
+		})
+	}
+
+	// The magnet link is a real magnet URI for the row's torrent.
+	t.Run("magnet", func(t *testing.T) {
+		m := sections[fmt.Sprintf("feed-%d", fx.nightShift.ID)].rows[1].links["magnet"]
+		for _, want := range []string{"magnet:?xt=urn:btih:" + fx.ready + "&", "dn=ep3.mp3", "xl=40000"} {
+			if !strings.Contains(m, want) {
+				t.Errorf("magnet %q lacks %q", m, want)
+			}
+		}
+	})
+}
+
+func mapsEqual(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+// TestIndexStates renders the index for stores in other states.
+func TestIndexStates(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		populate  bool
+		magnet    func(string) string
+		want      []string // substrings of the page text
+		wantNot   []string
+		wantLinks int // <a> elements on the page
+	}{
+		{
+			name:    "empty store",
+			want:    []string{"No feeds yet. Add one with podseed add FEED_URL."},
+			wantNot: []string{"Last poll"},
+		},
+		{
+			// A ready episode whose magnet the catalog cannot make still
+			// offers its .torrent, and no magnet link to nowhere.
+			name:      "no magnets",
+			populate:  true,
+			magnet:    func(string) string { return "" },
+			want:      []string{".torrent"},
+			wantNot:   []string{"magnet", "No feeds yet"},
+			wantLinks: 2*3 + 2, // 3 feed links per feed, one .torrent per ready episode
+		},
+		{
+			// Only magnet: URIs skip html/template's URL filter.
+			name:      "not a magnet URI",
+			populate:  true,
+			magnet:    func(string) string { return "javascript:alert(document.cookie)" },
+			wantNot:   []string{"magnet"},
+			wantLinks: 2*3 + 2,
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			st := mustOpenStore(t)
+			cat := &testCatalog{store: st, urls: web.URLs{Base: publicBase}}
+			swarm := fakeSwarm{}
+			if tt.populate {
+				fx := mustPopulate(t, st)
+				cat, swarm = newTestCatalog(fx), swarmCounts(fx)
+			}
+			cat.magnet = tt.magnet
+			srv := mustServe(t, cat, swarm, &lockedBuffer{})
+
+			resp, page := mustDo(t, srv, http.MethodGet, "/", nil)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("got status %d, want 200; body:\n%s", resp.StatusCode, page)
+			}
+			checkWellFormed(t, page)
+			if bytes.Contains(page, []byte("javascript:")) || bytes.Contains(page, []byte("ZgotmplZ")) {
+				t.Errorf("page has an unsafe or rejected URL:\n%s", page)
+			}
+			doc, _ := parseIndex(t, page)
+			txt := text(doc)
+			for _, want := range tt.want {
+				if !strings.Contains(txt, want) {
+					t.Errorf("page text lacks %q:\n%s", want, txt)
+				}
+			}
+			for _, not := range tt.wantNot {
+				if strings.Contains(txt, not) {
+					t.Errorf("page text has %q:\n%s", not, txt)
+				}
+			}
+			as := find(doc, atom.A)
+			if len(as) != tt.wantLinks {
+				t.Errorf("got %d links, want %d", len(as), tt.wantLinks)
+			}
+			for _, a := range as {
+				if attr(a, "href") == "" {
+					t.Errorf("link %q has an empty href", text(a))
+				}
+			}
+		})
+	}
+}

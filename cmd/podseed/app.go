@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/robfig/cron/v3"
 
 	"github.com/podseed/podseed/feed"
@@ -42,6 +43,7 @@ type App struct {
 	ln         net.Listener
 	srv        *http.Server
 	urls       web.URLs
+	metrics    *metrics
 
 	// seeding holds the hex infohashes the client seeds; the tracker
 	// tracks only those.
@@ -107,10 +109,16 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 	// Feeds are small: a whole fetch must finish within a minute.
 	a.fetcher = &feed.Fetcher{Client: newHTTPClient(cfg.guard(), time.Minute), UserAgent: cfg.userAgent()}
 	a.ingestHTTP = newHTTPClient(cfg.guard(), 0)
-	handler, err := web.New(catalog{a}, swarm{a.tracker}, a.tracker, cfg.Logger.With("component", "web"))
+	if a.metrics, err = newMetrics(a); err != nil {
+		return nil, err
+	}
+	pages, err := web.New(catalog{a}, swarm{a.tracker}, a.tracker, cfg.Logger.With("component", "web"))
 	if err != nil {
 		return nil, err
 	}
+	handler := http.NewServeMux()
+	handler.Handle("GET /metrics", promhttp.HandlerFor(a.metrics.reg, promhttp.HandlerOpts{}))
+	handler.Handle("/", pages)
 	a.srv = &http.Server{
 		Handler: handler,
 		// Slow or idle clients must not hold connections forever; responses

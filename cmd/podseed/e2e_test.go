@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -215,6 +216,20 @@ func TestEndToEnd(t *testing.T) {
 		for _, e := range eps {
 			if !strings.Contains(body, urls.Torrent(e.InfoHash)) {
 				t.Errorf("index lacks a link to %s", urls.Torrent(e.InfoHash))
+			}
+		}
+	})
+
+	t.Run("metrics", func(t *testing.T) {
+		body := string(httpGet(t, urls.Base+"/metrics"))
+		for _, want := range []string{
+			"podseed_torrents_seeding 3\n",
+			`podseed_ingests_total{result="ok"} 3` + "\n",
+			fmt.Sprintf(`podseed_feed_polls_total{feed_id="%d",result="ok"} 1`, f.ID) + "\n",
+			"podseed_ingest_bytes_total " + strconv.FormatFloat(float64(e2eSizes[0]+e2eSizes[1]+e2eSizes[2]), 'g', -1, 64) + "\n",
+		} {
+			if !strings.Contains(body, want) {
+				t.Errorf("/metrics lacks %q", want)
 			}
 		}
 	})

@@ -61,6 +61,8 @@ func (a *App) pollFeeds(ctx context.Context, all bool) {
 // between refetches rather than losing episodes.
 func (a *App) pollFeed(ctx context.Context, f store.Feed) error {
 	start := time.Now()
+	result := pollError
+	defer func() { a.metrics.observePoll(f.ID, result, time.Since(start)) }()
 	next := start.Add(a.cfg.PollInterval)
 	res, err := a.fetcher.Fetch(ctx, feed.Request{URL: f.URL, ETag: f.ETag, LastModified: f.LastModified})
 	if err != nil {
@@ -70,6 +72,7 @@ func (a *App) pollFeed(ctx context.Context, f store.Feed) error {
 		return errors.Join(err, a.store.UpdateFeedError(ctx, f.ID, err.Error(), start, next))
 	}
 	if res.NotModified {
+		result = pollNotModified
 		a.log.Debug("feed not modified", "feed_id", f.ID)
 		return a.store.UpdateFeedNotModified(ctx, f.ID, start, next)
 	}
@@ -95,6 +98,7 @@ func (a *App) pollFeed(ctx context.Context, f store.Feed) error {
 	}); err != nil {
 		return err
 	}
+	result = pollOK
 	a.log.Info("polled feed", "feed_id", f.ID, "episodes", len(eps), "new_episodes", len(added),
 		"duration", time.Since(start).Round(time.Millisecond))
 	return nil
@@ -167,6 +171,13 @@ func (a *App) ingestEpisode(ctx context.Context, e store.Episode) {
 			PieceLength: ing.PieceLength, Size: ing.Size, DataPath: ing.DataPath, SRI: ing.SRI,
 			CreatedAt: time.Now(),
 		})
+	}
+	if ctx.Err() == nil {
+		var size int64
+		if ing != nil {
+			size = ing.Size
+		}
+		a.metrics.observeIngest(err, size, time.Since(start))
 	}
 	if err != nil {
 		if ctx.Err() != nil {

@@ -11,6 +11,15 @@
 // enclosure is what podseed downloads, makes a torrent from and seeds.
 // [New] picks the episodes that a caller has not seen before.
 //
+// [Fetcher.Fetch] and [Parse] also report when to come back and where: a
+// [Result] carries the server's freshness lifetime ([Result.MaxAge], RFC
+// 9111) and whether the feed moved for good ([Result.MovedTo], RFC 9110
+// 301/308); a [Feed] carries the publisher's polling hints (RSS ttl,
+// sy:updatePeriod, podcast:updateFrequency) and its relocation and locking
+// tags (itunes:new-feed-url, podcast:locked). [NextPoll] turns a success and
+// [Backoff] a failure into the time of the next fetch, with hints capped so
+// that a bad one cannot silence a feed, and optional seeded jitter.
+//
 // The package depends on nothing in podseed; it uses net/http and
 // github.com/mmcdole/gofeed only.
 package feed

@@ -122,6 +122,27 @@ type Result struct {
 	FinalURL string
 	// StatusCode is the HTTP status code of the final response (200, 304, …).
 	StatusCode int
+
+	// MaxAge is how long the response stays fresh from now on, by the
+	// server's caching headers (RFC 9111, section 4.2): the Cache-Control
+	// max-age directive, else s-maxage, else Expires minus Date (minus
+	// receipt time when Date is missing or invalid); less the Age header a
+	// cache in front of the origin may have added. It is 0 when the
+	// response carries none of these, when Cache-Control says no-store or
+	// no-cache, and when a value is invalid or already expired. Use it as
+	// a hint for the next poll: [NextPoll] does.
+	MaxAge time.Duration
+	// PermanentRedirect is true when the request was redirected one or
+	// more times, every redirect was permanent (301 Moved Permanently or
+	// 308 Permanent Redirect) and the final URL differs from the request
+	// URL. RFC 9110, sections 15.4.2 and 15.4.9, asks clients to replace
+	// references to the old URL then; a 302, 303 or 307 anywhere in the
+	// chain means the feed has not moved.
+	PermanentRedirect bool
+	// MovedTo is the URL the feed has permanently moved to, that is
+	// FinalURL when PermanentRedirect is true, and "" otherwise. Like
+	// FinalURL it may carry userinfo, so do not log it.
+	MovedTo string
 }
 
 // Fetch sends a GET request for req.URL with If-None-Match and
@@ -171,6 +192,11 @@ func (f *Fetcher) fetch(ctx context.Context, req Request) (Result, error) {
 		FinalURL:     resp.Request.URL.String(),
 		ETag:         resp.Header.Get("ETag"),
 		LastModified: resp.Header.Get("Last-Modified"),
+		MaxAge:       freshness(resp.Header, f.clock()),
+	}
+	if permanentlyRedirected(resp) && res.FinalURL != httpReq.URL.String() {
+		res.PermanentRedirect = true
+		res.MovedTo = res.FinalURL
 	}
 
 	switch {
@@ -242,6 +268,23 @@ func (f *Fetcher) clock() time.Time {
 		return f.now()
 	}
 	return time.Now()
+}
+
+// permanentlyRedirected reports whether resp was reached through at least
+// one redirect and every redirect on the way was permanent (301 or 308). It
+// walks back through Request.Response, which net/http sets on each request
+// it makes to follow a redirect, so it works with any [http.Client].
+func permanentlyRedirected(resp *http.Response) bool {
+	hops := 0
+	for req := resp.Request; req != nil && req.Response != nil; req = req.Response.Request {
+		switch req.Response.StatusCode {
+		case http.StatusMovedPermanently, http.StatusPermanentRedirect:
+			hops++
+		default:
+			return false
+		}
+	}
+	return hops > 0
 }
 
 // discard reads a little of an unwanted body so that net/http can reuse the

@@ -25,6 +25,45 @@ type Feed struct {
 	// Episodes are the items that carry an enclosure, in feed order (usually
 	// newest first), with unique GUIDs.
 	Episodes []Episode
+
+	// TTL is the RSS 2.0 <ttl>: how long the channel may be cached before
+	// it is fetched again, given in whole minutes in the feed (saturating
+	// at the largest time.Duration). It is 0 when absent or not a positive
+	// integer, and for Atom.
+	TTL time.Duration
+	// UpdatePeriod is how often the publisher says the feed changes, from
+	// the RSS 1.0 Syndication module: <sy:updatePeriod> (hourly, daily,
+	// weekly, monthly or yearly; daily when only <sy:updateFrequency> is
+	// given) divided by <sy:updateFrequency> (a positive integer, 1 when
+	// absent). A month counts as 30 days and a year as 365. It is 0 when
+	// neither element is present or either is invalid.
+	UpdatePeriod time.Duration
+	// UpdateFrequency is the interval of the Podcasting 2.0
+	// <podcast:updateFrequency rrule="…"> recurrence rule (RFC 5545,
+	// section 3.3.10): FREQ (HOURLY, DAILY, WEEKLY, MONTHLY as 30 days or
+	// YEARLY as 365 days) times INTERVAL (1 when absent), saturating at the
+	// largest time.Duration. Other rule parts (BYDAY, COUNT, UNTIL, …) and
+	// the complete and dtstart attributes are ignored, so
+	// "FREQ=WEEKLY;BYDAY=MO,TH" yields a week: an upper bound on the time
+	// between episodes. It is 0 when the element or its rrule is
+	// absent, when FREQ is missing or another value (SECONDLY, MINUTELY),
+	// and when the rule does not parse.
+	UpdateFrequency time.Duration
+	// NewFeedURL is the <itunes:new-feed-url> by which a publisher announces
+	// that the feed has moved, trimmed and otherwise as written. It is ""
+	// unless it is an absolute http or https URL. Feeds often name their
+	// own URL here; comparing it with the URL fetched is the caller's job.
+	NewFeedURL string
+	// Locked is true when the feed carries <podcast:locked>yes</podcast:locked>:
+	// the publisher asks other podcast hosting platforms not to import it.
+	// Any other value, "no" included, leaves it false.
+	Locked bool
+	// LockedOwner is the owner attribute of <podcast:locked>, trimmed: the
+	// e-mail address a platform may use to verify ownership. Some feeds
+	// (Fireside's, in testdata) put it in an email attribute instead, which
+	// is read when owner is missing. It is set whether the feed is locked or
+	// not, and "" without one.
+	LockedOwner string
 }
 
 // Episode is an RSS item or Atom entry that carries an enclosure.
@@ -64,6 +103,14 @@ type Enclosure struct {
 // Parse parses the bytes of an RSS 2.0 or Atom feed (JSON Feed also works)
 // with gofeed.
 //
+// Besides the episodes it reads the channel's hints on how often to poll it
+// ([Feed.TTL], [Feed.UpdatePeriod], [Feed.UpdateFrequency]) and on where it
+// lives ([Feed.NewFeedURL], [Feed.Locked]). Extension elements are found by
+// namespace URI, whatever prefix the feed declared for it, so
+// <pc:locked xmlns:pc="https://podcastindex.org/namespace/1.0"> counts; the
+// conventional prefix (podcast, itunes, sy) counts too, declared or not, and
+// is looked at first.
+//
 // Items with no enclosure that has a URL are omitted: there is nothing to
 // make a torrent from. An item whose GUID, after the fallback to
 // the enclosure URL, repeats one of an earlier item is omitted too, so the
@@ -78,6 +125,8 @@ func Parse(body []byte, baseURL string) (*Feed, error) {
 	// image; podseed uses no item images, and a guessed channel image is not
 	// the publisher's artwork.
 	p.RSSTranslator = &gofeed.DefaultRSSTranslator{DisableContentImageScan: true}
+	// The universal feed has no <ttl>; the original RSS feed has.
+	p.KeepOriginalFeed = true
 	parsed, err := p.Parse(bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("parse feed: %w", err)
@@ -98,6 +147,7 @@ func Parse(body []byte, baseURL string) (*Feed, error) {
 	if parsed.Image != nil {
 		f.ImageURL = resolve(base, parsed.Image.URL)
 	}
+	readChannelHints(f, parsed, body)
 
 	seen := make(map[string]bool, len(parsed.Items))
 	for _, item := range parsed.Items {

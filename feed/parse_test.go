@@ -537,7 +537,8 @@ func FuzzParse(f *testing.F) {
 }
 
 // checkInvariants fails t unless every episode has a non-empty GUID, unique
-// in f, and a trimmed, non-empty enclosure URL with a non-negative length.
+// in f, and a trimmed, non-empty enclosure URL with a non-negative length,
+// no polling hint is negative and NewFeedURL is empty or absolute.
 // With absolute set, enclosure URLs must also be absolute.
 func checkInvariants(t *testing.T, f *Feed, absolute bool) {
 	t.Helper()
@@ -563,6 +564,12 @@ func checkInvariants(t *testing.T, f *Feed, absolute bool) {
 		if ep.Enclosure.Length < 0 {
 			t.Errorf("episode %d: negative length %d", i, ep.Enclosure.Length)
 		}
+	}
+	if f.TTL < 0 || f.UpdatePeriod < 0 || f.UpdateFrequency < 0 {
+		t.Errorf("negative hint: TTL %v, UpdatePeriod %v, UpdateFrequency %v", f.TTL, f.UpdatePeriod, f.UpdateFrequency)
+	}
+	if u := f.NewFeedURL; u != "" && (u != strings.TrimSpace(u) || !strings.Contains(u, "://")) {
+		t.Errorf("NewFeedURL %q is untrimmed or not absolute", u)
 	}
 	if got := New(f, nil); len(got) != len(f.Episodes) {
 		t.Errorf("New with nothing known: got %d episodes, want %d", len(got), len(f.Episodes))

@@ -1,6 +1,7 @@
 package seed
 
 import (
+	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -31,11 +32,13 @@ type TrackerConfig struct {
 	// intervals is forgotten.
 	Interval time.Duration
 	// MaxNumWant caps how many peers one announce returns, whatever the
-	// client's numwant; 0 means 50.
+	// client's numwant; 0 means 50. UDP replies are also capped to fit one
+	// datagram (see ServeUDP).
 	MaxNumWant int
 	// Allowed reports whether the tracker serves a v1 infohash. Announces for
-	// other torrents fail with "unregistered torrent" and scrapes leave them
-	// out. It is called for every announce and scrape, concurrently and
+	// other torrents fail with "unregistered torrent"; HTTP scrapes leave
+	// them out and UDP scrapes report zeros (a BEP 15 reply is positional).
+	// It is called for every announce and scrape, concurrently and
 	// without the Tracker's lock held. nil allows every torrent (an open
 	// tracker).
 	Allowed func(infoHash [20]byte) bool
@@ -46,15 +49,18 @@ type TrackerConfig struct {
 	Logger *slog.Logger
 }
 
-// Tracker is an HTTP BitTorrent tracker keeping its swarms in memory: BEP 3
-// announce with BEP 23 compact and BEP 7 IPv6 peer lists, and BEP 48 scrape.
+// Tracker is a BitTorrent tracker keeping its swarms in memory. Over HTTP it
+// serves BEP 3 announce with BEP 23 compact and BEP 7 IPv6 peer lists, and
+// BEP 48 scrape (ServeAnnounce, ServeScrape); over UDP, BEP 15 (ServeUDP).
+// Both share the same swarms.
 // Expired peers are swept when announces and scrapes come in, so an idle
 // Tracker does no work. Its swarms do not survive a restart; clients
 // re-announce within one interval.
 //
-// A peer's address is the request's remote address; the "ip", "ipv4" and
-// "ipv6" parameters are ignored, since honouring them would let anyone point
-// a swarm at a third party. Behind a reverse proxy, rewrite
+// A peer's address is the request's remote address (for UDP, the
+// datagram's source); the "ip", "ipv4" and "ipv6" parameters and BEP 15's
+// "IP address" field are ignored, since honouring them would let anyone
+// point a swarm at a third party. Behind a reverse proxy, rewrite
 // http.Request.RemoteAddr from a trusted header before calling the handlers.
 //
 // A Tracker is safe for concurrent use.
@@ -64,6 +70,8 @@ type Tracker struct {
 	allowed    func([20]byte) bool
 	now        func() time.Time
 	logger     *slog.Logger
+	// udpSecret keys the HMAC that makes BEP 15 connection IDs.
+	udpSecret [32]byte
 
 	mu        sync.Mutex
 	swarms    map[[20]byte]*trackerSwarm
@@ -104,6 +112,8 @@ func NewTracker(cfg TrackerConfig) *Tracker {
 	if t.logger == nil {
 		t.logger = slog.New(slog.DiscardHandler)
 	}
+	// crypto/rand.Read never fails (Go 1.24+).
+	_, _ = rand.Read(t.udpSecret[:])
 	return t
 }
 
@@ -238,13 +248,30 @@ func trackerParam20(q url.Values, name string) (v [20]byte, err error) {
 	return v, nil
 }
 
-// announce applies req to its swarm and returns the reply.
+// announce applies an HTTP announce to its swarm and returns the reply.
 func (t *Tracker) announce(req trackerAnnounceRequest) map[string]any {
+	counts, peers := t.announceSwarm(req, nil)
+	t.logger.Debug("announce",
+		"infohash", hex.EncodeToString(req.infoHash[:]),
+		"peer", req.addr.String(),
+		"left", req.left,
+		"event", req.event.String(),
+		"peers_returned", len(peers))
+	return trackerAnnounceReply(t.interval, counts, peers, req.compact, req.noPeerID)
+}
+
+// announceSwarm applies req to its swarm, the same for HTTP and UDP, and
+// returns the swarm's counts after it and copies of up to req.numWant other
+// peers for req's peer (none when it stops). keep, if not nil, restricts the
+// peers to the addresses it accepts (a UDP reply carries one address family
+// only).
+func (t *Tracker) announceSwarm(req trackerAnnounceRequest, keep func(netip.Addr) bool) (SwarmCounts, []trackerPeer) {
 	now := t.now()
 	key := trackerPeerKey{id: req.peerID, ip6: req.addr.Addr().Is6()}
 	seeder := req.left == 0
 
 	t.mu.Lock()
+	defer t.mu.Unlock()
 	t.maybeSweepAllLocked(now)
 	s := t.swarms[req.infoHash]
 	if s == nil {
@@ -252,27 +279,20 @@ func (t *Tracker) announce(req trackerAnnounceRequest) map[string]any {
 		t.swarms[req.infoHash] = s
 	}
 	s.sweep(now)
-	var peers []*trackerPeer
+	var peers []trackerPeer
 	if req.event == trackerEventStopped {
 		s.stop(key, seeder)
 	} else {
 		s.update(key, req.addr, seeder, req.event == trackerEventCompleted, now.Add(2*t.interval))
-		peers = s.pick(key, req.addr, seeder, req.numWant)
+		for _, p := range s.pick(key, req.addr, seeder, req.numWant, keep) {
+			peers = append(peers, *p)
+		}
 	}
 	counts := s.counts()
-	reply := trackerAnnounceReply(t.interval, counts, peers, req.compact, req.noPeerID)
 	if s.empty() {
 		delete(t.swarms, req.infoHash)
 	}
-	t.mu.Unlock()
-
-	t.logger.Debug("announce",
-		"infohash", hex.EncodeToString(req.infoHash[:]),
-		"peer", req.addr.String(),
-		"left", req.left,
-		"event", req.event.String(),
-		"peers_returned", len(peers))
-	return reply
+	return counts, peers
 }
 
 func (e trackerEvent) String() string {
@@ -288,9 +308,8 @@ func (e trackerEvent) String() string {
 	}
 }
 
-// trackerAnnounceReply builds a successful announce reply. It is called with the
-// Tracker's lock held (peers belong to a swarm).
-func trackerAnnounceReply(interval time.Duration, c SwarmCounts, peers []*trackerPeer, compact, noPeerID bool) map[string]any {
+// trackerAnnounceReply builds a successful HTTP announce reply.
+func trackerAnnounceReply(interval time.Duration, c SwarmCounts, peers []trackerPeer, compact, noPeerID bool) map[string]any {
 	reply := map[string]any{
 		"interval":     int64(interval / time.Second),
 		"min interval": int64(interval / 2 / time.Second),

@@ -111,14 +111,18 @@ func (s *trackerSwarm) update(k trackerPeerKey, addr netip.AddrPort, seeder, com
 
 // pick returns up to n peers for the announcing peer self at selfAddr, in
 // random order, never self. A seeder is given leechers only: seeders have
-// nothing to give each other.
-func (s *trackerSwarm) pick(self trackerPeerKey, selfAddr netip.AddrPort, seeder bool, n int) []*trackerPeer {
+// nothing to give each other. keep, if not nil, leaves out the peers whose
+// address it rejects.
+func (s *trackerSwarm) pick(self trackerPeerKey, selfAddr netip.AddrPort, seeder bool, n int, keep func(netip.Addr) bool) []*trackerPeer {
 	if n <= 0 {
 		return nil
 	}
 	candidates := make([]*trackerPeer, 0, len(s.peers))
 	for k, p := range s.peers {
 		if k.id == self.id || p.addr == selfAddr || (seeder && p.seeder) {
+			continue
+		}
+		if keep != nil && !keep(p.addr.Addr()) {
 			continue
 		}
 		candidates = append(candidates, p)

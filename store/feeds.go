@@ -25,7 +25,10 @@ type Feed struct {
 	LastFetchedAt time.Time // last poll attempt of any outcome; zero if never
 	NextPollAt    time.Time // when the feed is due next; zero means due now
 	LastError     string    // "" when the last poll succeeded (or none happened yet)
-	CreatedAt     time.Time
+	// Failures counts the polls that failed in a row since the last
+	// successful one (200 or 304); 0 after a success or before any poll.
+	Failures  int
+	CreatedAt time.Time
 }
 
 // FeedFetch is the outcome of a poll that returned 200 OK.
@@ -39,7 +42,7 @@ type FeedFetch struct {
 
 // Column lists for scanFeed; body is the last column when present.
 const (
-	feedColumns         = "id, url, title, etag, last_modified, last_fetched_at, next_poll_at, last_error, created_at"
+	feedColumns         = "id, url, title, etag, last_modified, last_fetched_at, next_poll_at, last_error, consecutive_failures, created_at"
 	feedColumnsWithBody = feedColumns + ", body, body IS NOT NULL"
 )
 
@@ -52,7 +55,7 @@ func scanFeed(row rowScanner, withBody bool) (Feed, error) {
 		body                  []byte
 		hasBody               bool
 	)
-	dest := []any{&f.ID, &f.URL, &f.Title, &f.ETag, &f.LastModified, &fetched, &next, &f.LastError, &create}
+	dest := []any{&f.ID, &f.URL, &f.Title, &f.ETag, &f.LastModified, &fetched, &next, &f.LastError, &f.Failures, &create}
 	if withBody {
 		dest = append(dest, &body, &hasBody)
 	}
@@ -226,8 +229,9 @@ func feedInfoHashes(ctx context.Context, tx *sql.Tx, feedID int64) ([]string, er
 }
 
 // UpdateFeedFetched records a poll that returned 200 OK: it sets the title,
-// validators, body, LastFetchedAt and NextPollAt from f and clears LastError.
-// It returns an error wrapping ErrNotFound if there is no such feed.
+// validators, body, LastFetchedAt and NextPollAt from f, clears LastError and
+// resets Failures to 0. It returns an error wrapping ErrNotFound if there is
+// no such feed.
 func (s *Store) UpdateFeedFetched(ctx context.Context, id int64, f FeedFetch) error {
 	body := f.Body
 	if body == nil {
@@ -235,7 +239,8 @@ func (s *Store) UpdateFeedFetched(ctx context.Context, id int64, f FeedFetch) er
 	}
 	err := s.updateFeed(ctx,
 		`UPDATE feeds SET title = ?, etag = ?, last_modified = ?, body = ?,
-		 last_fetched_at = ?, next_poll_at = ?, last_error = '' WHERE id = ?`,
+		 last_fetched_at = ?, next_poll_at = ?, last_error = '', consecutive_failures = 0
+		 WHERE id = ?`,
 		f.Title, f.ETag, f.LastModified, body, nanos(f.FetchedAt), nanos(f.NextPollAt), id)
 	if err != nil {
 		return fmt.Errorf("update fetched feed %d: %w", id, err)
@@ -244,11 +249,13 @@ func (s *Store) UpdateFeedFetched(ctx context.Context, id int64, f FeedFetch) er
 }
 
 // UpdateFeedNotModified records a poll that returned 304 Not Modified: it
-// sets LastFetchedAt and NextPollAt and clears LastError, keeping the body and
-// validators. It returns an error wrapping ErrNotFound if there is no such feed.
+// sets LastFetchedAt and NextPollAt, clears LastError and resets Failures to
+// 0, keeping the body and validators. It returns an error wrapping ErrNotFound
+// if there is no such feed.
 func (s *Store) UpdateFeedNotModified(ctx context.Context, id int64, fetchedAt, nextPollAt time.Time) error {
 	err := s.updateFeed(ctx,
-		"UPDATE feeds SET last_fetched_at = ?, next_poll_at = ?, last_error = '' WHERE id = ?",
+		`UPDATE feeds SET last_fetched_at = ?, next_poll_at = ?, last_error = '', consecutive_failures = 0
+		 WHERE id = ?`,
 		nanos(fetchedAt), nanos(nextPollAt), id)
 	if err != nil {
 		return fmt.Errorf("update not modified feed %d: %w", id, err)
@@ -257,14 +264,61 @@ func (s *Store) UpdateFeedNotModified(ctx context.Context, id int64, fetchedAt, 
 }
 
 // UpdateFeedError records a failed poll: it sets LastError to msg and
-// LastFetchedAt and NextPollAt, keeping the body and validators of the last
-// good fetch. It returns an error wrapping ErrNotFound if there is no such feed.
+// LastFetchedAt and NextPollAt and increments Failures, keeping the body and
+// validators of the last good fetch. It returns an error wrapping ErrNotFound
+// if there is no such feed.
 func (s *Store) UpdateFeedError(ctx context.Context, id int64, msg string, fetchedAt, nextPollAt time.Time) error {
 	err := s.updateFeed(ctx,
-		"UPDATE feeds SET last_error = ?, last_fetched_at = ?, next_poll_at = ? WHERE id = ?",
+		`UPDATE feeds SET last_error = ?, last_fetched_at = ?, next_poll_at = ?,
+		 consecutive_failures = consecutive_failures + 1 WHERE id = ?`,
 		msg, nanos(fetchedAt), nanos(nextPollAt), id)
 	if err != nil {
 		return fmt.Errorf("update failed feed %d: %w", id, err)
+	}
+	return nil
+}
+
+// UpdateFeedURL moves feed id to newURL, for a permanent redirect (301, 308)
+// or an itunes:new-feed-url: the next poll fetches newURL, and ETag and
+// LastModified are cleared since they belong to the old location. Everything
+// else is kept, the ID in particular, so the republished feed's URL
+// (/feeds/{id}.rss) stays the same. Record the move before UpdateFeedFetched
+// of the same poll, or that response's validators are cleared too.
+//
+// Moving a feed to the URL it has already is a no-op that keeps the
+// validators: a moved feed often goes on naming itself in
+// itunes:new-feed-url. It returns an error wrapping ErrNotFound if there is
+// no such feed, and one wrapping ErrConflict if another feed has newURL.
+func (s *Store) UpdateFeedURL(ctx context.Context, id int64, newURL string) error {
+	if newURL == "" {
+		return fmt.Errorf("update url of feed %d: empty url", id)
+	}
+	err := s.withTx(ctx, func(tx *sql.Tx) error {
+		var current string
+		err := tx.QueryRowContext(ctx, "SELECT url FROM feeds WHERE id = ?", id).Scan(&current)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return ErrNotFound
+		case err != nil:
+			return err
+		case current == newURL:
+			return nil
+		}
+		var other int64
+		err = tx.QueryRowContext(ctx, "SELECT id FROM feeds WHERE url = ?", newURL).Scan(&other)
+		switch {
+		case err == nil:
+			return fmt.Errorf("feed %d has that url already: %w", other, ErrConflict)
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		_, err = tx.ExecContext(ctx,
+			"UPDATE feeds SET url = ?, etag = '', last_modified = '' WHERE id = ?", newURL, id)
+		return err
+	})
+	if err != nil {
+		// newURL stays out of the message: it may carry credentials.
+		return fmt.Errorf("update url of feed %d: %w", id, err)
 	}
 	return nil
 }

@@ -310,3 +310,158 @@ func TestDeleteFeedCascades(t *testing.T) {
 		t.Errorf("episodes after deleting every feed: got %d, want 0", n)
 	}
 }
+
+func TestFeedFailures(t *testing.T) {
+	s := mustOpenStore(t)
+	ctx := t.Context()
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	fixedClock(s, t0)
+	f := mustCreateFeed(t, s, "https://a.example/feed.xml")
+	other := mustCreateFeed(t, s, "https://b.example/feed.xml")
+	fetched := func() error {
+		return s.UpdateFeedFetched(ctx, f.ID, FeedFetch{Body: []byte("<rss/>"), FetchedAt: t0, NextPollAt: t0})
+	}
+	failed := func() error { return s.UpdateFeedError(ctx, f.ID, "status 503", t0, t0) }
+	notModified := func() error { return s.UpdateFeedNotModified(ctx, f.ID, t0, t0) }
+	moved := func() error { return s.UpdateFeedURL(ctx, f.ID, "https://a.example/moved.xml") }
+
+	steps := []struct {
+		name   string
+		update func() error
+		want   int
+	}{
+		{name: "first error", update: failed, want: 1},
+		{name: "second error", update: failed, want: 2},
+		{name: "third error", update: failed, want: 3},
+		{name: "304 resets", update: notModified, want: 0},
+		{name: "error after 304", update: failed, want: 1},
+		{name: "move keeps the count", update: moved, want: 1},
+		{name: "error after move", update: failed, want: 2},
+		{name: "200 resets", update: fetched, want: 0},
+		{name: "200 again", update: fetched, want: 0},
+		{name: "error after 200", update: failed, want: 1},
+	}
+	for _, st := range steps {
+		if err := st.update(); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		got, err := s.FindFeedByID(ctx, f.ID)
+		if err != nil {
+			t.Fatalf("%s: FindFeedByID: %v", st.name, err)
+		}
+		if got.Failures != st.want {
+			t.Errorf("%s: Failures: got %d, want %d", st.name, got.Failures, st.want)
+		}
+	}
+
+	// Every way of reading feeds carries the count; other feeds keep theirs.
+	want := map[int64]int{f.ID: 1, other.ID: 0}
+	listed, err := s.ListFeeds(ctx)
+	if err != nil {
+		t.Fatalf("ListFeeds: %v", err)
+	}
+	due, err := s.ListDueFeeds(ctx, t0.Add(time.Hour))
+	if err != nil {
+		t.Fatalf("ListDueFeeds: %v", err)
+	}
+	for name, feeds := range map[string][]Feed{"ListFeeds": listed, "ListDueFeeds": due} {
+		if len(feeds) != len(want) {
+			t.Fatalf("%s: got %d feeds, want %d", name, len(feeds), len(want))
+		}
+		for _, got := range feeds {
+			if got.Failures != want[got.ID] {
+				t.Errorf("%s: feed %d: Failures: got %d, want %d", name, got.ID, got.Failures, want[got.ID])
+			}
+		}
+	}
+}
+
+func TestUpdateFeedURL(t *testing.T) {
+	s := mustOpenStore(t)
+	ctx := t.Context()
+	const (
+		orig  = "https://old.example/feed.xml"
+		moved = "https://new.example/feed.xml"
+		taken = "https://b.example/feed.xml"
+	)
+	created := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	fixedClock(s, created)
+	f := mustCreateFeed(t, s, orig)
+	b := mustCreateFeed(t, s, taken)
+	fetchedAt := time.Date(2025, 2, 1, 0, 0, 0, 0, time.UTC)
+	body := []byte("<rss/>")
+
+	tests := []struct {
+		name           string
+		id             int64
+		url            string
+		wantErr        error // nil, ErrNotFound, ErrConflict, or errOther
+		wantURL        string
+		wantValidators bool // ETag and LastModified kept
+	}{
+		{name: "moved", id: f.ID, url: moved, wantURL: moved},
+		{name: "same url keeps validators", id: f.ID, url: moved, wantURL: moved, wantValidators: true},
+		{name: "url of another feed", id: f.ID, url: taken, wantErr: ErrConflict, wantURL: moved, wantValidators: true},
+		{name: "unknown feed", id: b.ID + 100, url: "https://c.example/", wantErr: ErrNotFound, wantURL: moved, wantValidators: true},
+		{name: "unknown feed to a taken url", id: b.ID + 100, url: taken, wantErr: ErrNotFound, wantURL: moved, wantValidators: true},
+		{name: "empty url", id: f.ID, url: "", wantErr: errOther, wantURL: moved, wantValidators: true},
+		{name: "back to the original url", id: f.ID, url: orig, wantURL: orig},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// Each case starts from a fetched feed with validators and one
+			// failed poll since.
+			if err := s.UpdateFeedFetched(ctx, f.ID, FeedFetch{
+				Title: "Show", ETag: `"v1"`, LastModified: "Sat, 01 Feb 2025 00:00:00 GMT",
+				Body: body, FetchedAt: fetchedAt, NextPollAt: fetchedAt,
+			}); err != nil {
+				t.Fatalf("UpdateFeedFetched: %v", err)
+			}
+			if err := s.UpdateFeedError(ctx, f.ID, "status 503", fetchedAt, fetchedAt.Add(time.Hour)); err != nil {
+				t.Fatalf("UpdateFeedError: %v", err)
+			}
+
+			err := s.UpdateFeedURL(ctx, tt.id, tt.url)
+			switch {
+			case tt.wantErr == nil && err != nil:
+				t.Fatalf("got %v, want nil", err)
+			case tt.wantErr == errOther && (err == nil || errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict)):
+				t.Fatalf("got %v, want an error other than ErrNotFound and ErrConflict", err)
+			case tt.wantErr != nil && tt.wantErr != errOther && !errors.Is(err, tt.wantErr):
+				t.Fatalf("got %v, want an error wrapping %v", err, tt.wantErr)
+			}
+
+			want := Feed{
+				ID: f.ID, URL: tt.wantURL, Title: "Show", Body: body,
+				LastFetchedAt: fetchedAt, NextPollAt: fetchedAt.Add(time.Hour),
+				LastError: "status 503", Failures: 1, CreatedAt: created,
+			}
+			if tt.wantValidators {
+				want.ETag, want.LastModified = `"v1"`, "Sat, 01 Feb 2025 00:00:00 GMT"
+			}
+			got, err := s.FindFeedByURL(ctx, tt.wantURL)
+			if err != nil {
+				t.Fatalf("FindFeedByURL(%q): %v", tt.wantURL, err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("feed: got %+v, want %+v", got, want)
+			}
+			if got, err := s.FindFeedByID(ctx, b.ID); err != nil || got.URL != taken {
+				t.Errorf("other feed: got %q, %v, want %q", got.URL, err, taken)
+			}
+		})
+	}
+
+	// The old URL is free again: adding it makes a new feed.
+	if _, err := s.FindFeedByURL(ctx, moved); !errors.Is(err, ErrNotFound) {
+		t.Errorf("FindFeedByURL(old url): got %v, want ErrNotFound", err)
+	}
+	again, isNew, err := s.CreateFeed(ctx, moved)
+	if err != nil || !isNew || again.ID == f.ID {
+		t.Errorf("CreateFeed(old url): got ID %d, created %v, %v, want a new feed", again.ID, isNew, err)
+	}
+}
+
+// errOther stands, in a table's wantErr, for an error that is neither
+// ErrNotFound nor ErrConflict.
+var errOther = errors.New("other error")

@@ -1,5 +1,6 @@
 // Package store keeps podseed's state in SQLite: the feeds it polls, the
-// episodes found in them and the torrents made from their enclosures.
+// episodes found in them, the torrents made from their enclosures and the
+// swarm statistics sampled for those torrents.
 //
 // It owns the schema (embedded, numbered migrations), the record types and
 // every SQL statement. Several processes (the serve daemon and the CLI) may
@@ -22,12 +23,18 @@ import (
 	"path/filepath"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	"modernc.org/sqlite" // registers the "sqlite" database/sql driver; sqlite.Error
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // ErrNotFound is returned, wrapped, when a lookup, update or delete finds no
 // matching row. Match it with errors.Is.
 var ErrNotFound = errors.New("not found")
+
+// ErrConflict is returned, wrapped, when a change would give a row a unique
+// key that another row has already, such as a feed URL. Match it with
+// errors.Is.
+var ErrConflict = errors.New("conflict")
 
 // busyTimeout is how long a connection waits for another connection's (or
 // process's) write lock before giving up with SQLITE_BUSY.
@@ -61,7 +68,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("open store %q: %w", path, err)
 	}
 	s := &Store{db: db, now: time.Now}
-	if err := db.PingContext(ctx); err != nil {
+	if err := ping(ctx, db); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("open store %q: %w", path, err)
 	}
@@ -70,6 +77,31 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("open store %q: %w", path, err)
 	}
 	return s, nil
+}
+
+// ping opens the pool's first connection, which runs the pragmas of dsn.
+// Connections opening a fresh database at once (in one process or several)
+// race to switch it to WAL, and the loser gets SQLITE_BUSY at once, without
+// waiting busy_timeout: the switch upgrades a read lock to a write lock.
+// WAL is persistent, so once one connection has switched the file the pragma
+// is a no-op; ping retries on SQLITE_BUSY for up to busyTimeout.
+func ping(ctx context.Context, db *sql.DB) error {
+	deadline := time.Now().Add(busyTimeout)
+	for delay := time.Millisecond; ; delay = min(2*delay, 100*time.Millisecond) {
+		err := db.PingContext(ctx)
+		var se *sqlite.Error
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY ||
+			time.Now().Add(delay).After(deadline) {
+			return err
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
 }
 
 // dsn builds the modernc.org/sqlite data source name for the database file at

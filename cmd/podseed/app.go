@@ -44,6 +44,10 @@ type App struct {
 	srv        *http.Server
 	urls       web.URLs
 	metrics    *metrics
+	// udp is the UDP tracker's socket, nil when disabled.
+	udp net.PacketConn
+	// udpAnnounce is the UDP tracker's announce URL, "" when disabled.
+	udpAnnounce string
 
 	// seeding holds the hex infohashes the client seeds; the tracker
 	// tracks only those.
@@ -92,6 +96,19 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 		return nil, err
 	}
 	a.urls = web.URLs{Base: base}
+	if cfg.UDPTracker != "off" {
+		addr := cfg.UDPTracker
+		if addr == "" {
+			addr = a.ln.Addr().String()
+		}
+		if a.udp, err = net.ListenPacket("udp", addr); err != nil {
+			return nil, fmt.Errorf("listen for UDP tracker on %s: %w", addr, err)
+		}
+		a.udpAnnounce, err = udpAnnounceURL(base, a.udp.LocalAddr())
+		if err != nil {
+			return nil, err
+		}
+	}
 	a.tracker = seed.NewTracker(seed.TrackerConfig{Allowed: func(ih [20]byte) bool {
 		_, ok := a.seeding.Load(fmt.Sprintf("%x", ih))
 		return ok
@@ -146,7 +163,7 @@ func (a *App) Client() *seed.Client { return a.client }
 
 // announceList is podseed's own tracker followed by configured extras.
 func (a *App) announceList() [][]string {
-	return announceTiers([]string{a.urls.Announce()}, a.cfg.Announce)
+	return announceTiers([]string{a.urls.Announce(), a.udpAnnounce}, a.cfg.Announce)
 }
 
 // resumeSeeding adds every stored torrent to the client. Piece completion
@@ -205,6 +222,15 @@ func (a *App) Run(ctx context.Context) error {
 		defer wg.Done()
 		a.ingestLoop(ctx)
 	}()
+	if a.udp != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := a.tracker.ServeUDP(ctx, a.udp); err != nil {
+				a.log.Error("UDP tracker", "err", err)
+			}
+		}()
+	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -244,6 +270,9 @@ func (a *App) Close() error {
 			errs = append(errs, err)
 		}
 	}
+	if a.udp != nil {
+		errs = append(errs, a.udp.Close())
+	}
 	if a.client != nil {
 		errs = append(errs, a.client.Close())
 	}
@@ -257,7 +286,7 @@ func (a *App) Close() error {
 func (cmd serveCmd) run(ctx context.Context, c cli, logger *slog.Logger) error {
 	cfg := Config{
 		DataDir: c.DataDir, Listen: cmd.Listen, BaseURL: cmd.BaseURL, BTPort: cmd.BTPort,
-		PollInterval: cmd.PollInterval, Announce: cmd.Announce, DHT: cmd.DHT,
+		PollInterval: cmd.PollInterval, Announce: cmd.Announce, DHT: cmd.DHT, UDPTracker: cmd.UDPTracker,
 		AllowPrivateAddresses: cmd.AllowPrivate, Logger: logger,
 	}
 	for _, n := range cmd.AllowNets {

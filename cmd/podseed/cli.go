@@ -36,6 +36,7 @@ type serveCmd struct {
 	Feeds        []string      `arg:"" optional:"" name:"FEED_URL" help:"Feed URLs to add (idempotently) before the first poll."`
 	Listen       string        `env:"PODSEED_LISTEN" default:":8080" help:"HTTP listen address (dashboard, feeds, tracker)."`
 	BaseURL      string        `name:"base-url" env:"PODSEED_BASE_URL" help:"Public base URL used in published links (default: derived from --listen)."`
+	UDPTracker   string        `name:"udp-tracker" env:"PODSEED_UDP_TRACKER" help:"UDP tracker (BEP 15) listen address; default: the --listen address over UDP; \"off\" disables it."`
 	BTPort       int           `name:"bt-port" env:"PODSEED_BT_PORT" default:"6881" help:"BitTorrent listen port (TCP and uTP); 0 picks one."`
 	PollInterval time.Duration `name:"poll-interval" env:"PODSEED_POLL_INTERVAL" default:"15m" help:"Time between two polls of a feed."`
 	Announce     []string      `name:"announce" env:"PODSEED_ANNOUNCE" sep:"," help:"Extra tracker announce URLs, comma-separated."`

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"time"
@@ -21,6 +22,9 @@ type Config struct {
 	// BaseURL is the public base URL used in published links, without a
 	// trailing slash; "" derives it from the listen address.
 	BaseURL string
+	// UDPTracker is the UDP tracker's (BEP 15) listen address; "" uses the
+	// HTTP listen address (same port number, UDP), "off" disables it.
+	UDPTracker string
 	// BTPort is the BitTorrent (TCP and uTP) listen port; 0 picks one.
 	BTPort int
 	// BTListenHost restricts the BitTorrent listener to one address; "" = all.
@@ -75,4 +79,18 @@ func baseURLFor(configured string, addr net.Addr) (string, error) {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port), nil
+}
+
+// udpAnnounceURL is the UDP tracker's announce URL (BEP 15): the base URL's
+// host with the UDP socket's port.
+func udpAnnounceURL(base string, addr net.Addr) (string, error) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", fmt.Errorf("base URL %q: %w", base, err)
+	}
+	_, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "", fmt.Errorf("UDP tracker address %q: %w", addr, err)
+	}
+	return "udp://" + net.JoinHostPort(u.Hostname(), port) + "/announce", nil
 }

@@ -17,6 +17,10 @@ import (
 // pollConcurrency bounds concurrent feed fetches.
 const pollConcurrency = 4
 
+// errorRetryBase is the first wait after a failed poll (if the poll
+// interval is not shorter); it doubles per consecutive failure up to 24 h.
+const errorRetryBase = 5 * time.Minute
+
 // Ingest retry policy: a failed enclosure is retried after
 // ingestRetryBase × 2^attempts, at most ingestRetryMax.
 const (
@@ -63,21 +67,24 @@ func (a *App) pollFeed(ctx context.Context, f store.Feed) error {
 	start := time.Now()
 	result := pollError
 	defer func() { a.metrics.observePoll(f.ID, result, time.Since(start)) }()
-	next := start.Add(a.cfg.PollInterval)
+	rnd := rand.New(rand.NewPCG(uint64(start.UnixNano()), uint64(f.ID))) // schedule jitter
 	res, err := a.fetcher.Fetch(ctx, feed.Request{URL: f.URL, ETag: f.ETag, LastModified: f.LastModified})
+	if err == nil && res.NotModified {
+		result = pollNotModified
+		a.log.Debug("feed not modified", "feed_id", f.ID)
+		return a.store.UpdateFeedNotModified(ctx, f.ID, start, feed.NextPoll(start, a.cfg.PollInterval, res, nil, rnd))
+	}
+	var parsed *feed.Feed
+	if err == nil {
+		parsed, err = feed.Parse(res.Body, res.FinalURL)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return err
 		}
-		return errors.Join(err, a.store.UpdateFeedError(ctx, f.ID, err.Error(), start, next))
-	}
-	if res.NotModified {
-		result = pollNotModified
-		a.log.Debug("feed not modified", "feed_id", f.ID)
-		return a.store.UpdateFeedNotModified(ctx, f.ID, start, next)
-	}
-	parsed, err := feed.Parse(res.Body, res.FinalURL)
-	if err != nil {
+		// Errors back off exponentially from a short base (Retry-After wins);
+		// the feed stays, marked by its failure count.
+		next := feed.Backoff(start, min(a.cfg.PollInterval, errorRetryBase), f.Failures+1, err, rnd)
 		return errors.Join(err, a.store.UpdateFeedError(ctx, f.ID, err.Error(), start, next))
 	}
 	eps := make([]store.Episode, 0, len(parsed.Episodes))
@@ -94,14 +101,37 @@ func (a *App) pollFeed(ctx context.Context, f store.Feed) error {
 	}
 	if err := a.store.UpdateFeedFetched(ctx, f.ID, store.FeedFetch{
 		Title: parsed.Title, ETag: res.ETag, LastModified: res.LastModified, Body: res.Body,
-		FetchedAt: start, NextPollAt: next,
+		FetchedAt: start, NextPollAt: feed.NextPoll(start, a.cfg.PollInterval, res, parsed, rnd),
 	}); err != nil {
 		return err
 	}
 	result = pollOK
 	a.log.Info("polled feed", "feed_id", f.ID, "episodes", len(eps), "new_episodes", len(added),
 		"duration", time.Since(start).Round(time.Millisecond))
+	a.followFeedMove(ctx, f, res, parsed)
 	return nil
+}
+
+// followFeedMove updates a feed's URL after a permanent redirect (301/308
+// on every hop) or an <itunes:new-feed-url>. The feed keeps its ID, so its
+// republished URL never changes. Done after the fetch is recorded, since
+// changing the URL clears the validators.
+func (a *App) followFeedMove(ctx context.Context, f store.Feed, res feed.Result, parsed *feed.Feed) {
+	moved, why := "", ""
+	switch {
+	case parsed.NewFeedURL != "" && parsed.NewFeedURL != f.URL:
+		moved, why = parsed.NewFeedURL, "itunes:new-feed-url"
+	case res.PermanentRedirect && res.MovedTo != "" && res.MovedTo != f.URL:
+		moved, why = res.MovedTo, "permanent redirect"
+	default:
+		return
+	}
+	if err := a.store.UpdateFeedURL(ctx, f.ID, moved); err != nil {
+		a.log.Warn("follow feed move", "feed_id", f.ID, "reason", why, "err", err)
+		return
+	}
+	a.log.Info("feed moved", "feed_id", f.ID, "reason", why,
+		"from", redactURL(f.URL), "to", redactURL(moved))
 }
 
 // wakeIngest asks the ingest loop to look for pending episodes now.

@@ -238,6 +238,8 @@ func (a *App) Run(ctx context.Context) error {
 	}()
 	sched := cron.New(cron.WithChain(cron.SkipIfStillRunning(cron.DiscardLogger)))
 	sched.Schedule(cron.Every(dueCheckEvery), cron.FuncJob(func() { a.pollFeeds(ctx, false) }))
+	sched.Schedule(cron.Every(sampleEvery), cron.FuncJob(func() { a.sampleSwarms(ctx) }))
+	sched.Schedule(cron.Every(downsampleEvery), cron.FuncJob(func() { a.downsampleSwarms(ctx) }))
 	sched.Start()
 
 	<-ctx.Done()

@@ -259,6 +259,18 @@ func TestEndToEnd(t *testing.T) {
 		waitFor(t, 10*time.Second, "the tracker to count the completed download", func() bool {
 			return app.tracker.Scrape(ih).Completed >= 1
 		})
+		app.sampleSwarms(ctx)
+		latest, err := app.Store().LatestSwarmSamples(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(latest) != len(e2eSizes) {
+			t.Errorf("swarm samples for %d torrents, want %d", len(latest), len(e2eSizes))
+		}
+		// The origin was down: podseed uploaded every byte.
+		if s := latest[ih]; s.Completed < 1 || s.BytesUploaded < e2eSizes[2] {
+			t.Errorf("swarm sample %+v: want completed ≥ 1 and ≥ %d bytes uploaded", s, e2eSizes[2])
+		}
 	})
 	t.Run("transmission from seeder, origin down", func(t *testing.T) {
 		ih := bySize[1]

@@ -9,6 +9,10 @@ import (
 	"time"
 )
 
+// unhealthyAfter is the number of consecutive failed polls from which a
+// feed is shown as unhealthy (it keeps being polled, with backoff).
+const unhealthyAfter = 3
+
 // indexPage is the model of the "index" template.
 type indexPage struct {
 	AnnounceURL string
@@ -20,7 +24,11 @@ type indexFeed struct {
 	Title, URL                       string
 	FeedURL, TorrentFeedURL          string
 	LastFetched, NextPoll, LastError string
-	Episodes                         []indexEpisode
+	// Failures counts consecutive failed polls; Unhealthy is set from
+	// unhealthyAfter of them on.
+	Failures  int
+	Unhealthy bool
+	Episodes  []indexEpisode
 }
 
 type indexEpisode struct {
@@ -53,7 +61,7 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 			ID: f.ID, Title: f.Title, URL: f.URL,
 			FeedURL: urls.Feed(f.ID), TorrentFeedURL: urls.TorrentFeed(f.ID),
 			LastFetched: formatTime(f.LastFetchedAt), NextPoll: formatTime(f.NextPollAt),
-			LastError: f.LastError,
+			LastError: f.LastError, Failures: f.Failures, Unhealthy: f.Failures >= unhealthyAfter,
 		}
 		for _, e := range eps {
 			pe := indexEpisode{Title: e.Title, State: string(e.State), LastError: e.LastError}

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -393,6 +394,41 @@ func TestIndexStates(t *testing.T) {
 				if attr(a, "href") == "" {
 					t.Errorf("link %q has an empty href", text(a))
 				}
+			}
+		})
+	}
+}
+
+// TestIndexUnhealthy: a feed that keeps failing is shown as unhealthy, not
+// dropped; a healthy one is not.
+func TestIndexUnhealthy(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		failures int // failed polls of the broken feed in all
+		want     bool
+	}{
+		{"one failure", 1, false},
+		{"two failures", 2, false},
+		{"three failures", 3, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			st := mustOpenStore(t)
+			fx := mustPopulate(t, st) // one failed poll of fx.broken already
+			for i := 1; i < tt.failures; i++ {
+				if err := st.UpdateFeedError(context.Background(), fx.broken.ID, "still down", fetchedAt, nextPoll); err != nil {
+					t.Fatal(err)
+				}
+			}
+			srv := mustServe(t, newTestCatalog(fx), swarmCounts(fx), &lockedBuffer{})
+			_, page := mustDo(t, srv, http.MethodGet, "/", nil)
+			doc, _ := parseIndex(t, page)
+			txt := text(doc)
+			want := fmt.Sprintf("Unhealthy: %d consecutive failed polls", tt.failures)
+			if got := strings.Contains(txt, want); got != tt.want {
+				t.Errorf("page shows %q: %v, want %v", want, got, tt.want)
+			}
+			if n := strings.Count(txt, "Unhealthy:"); n > 1 {
+				t.Errorf("%d feeds shown unhealthy, want at most the broken one", n)
 			}
 		})
 	}

@@ -151,6 +151,13 @@ func TestEndToEnd(t *testing.T) {
 		return len(readyEpisodes(t, app.Store(), f.ID)) == len(e2eSizes)
 	})
 	eps := readyEpisodes(t, app.Store(), f.ID)
+	// An episode is ready once its torrent is recorded; seeding starts right after.
+	for _, e := range eps {
+		waitFor(t, time.Minute, "seeding to start", func() bool {
+			st, ok := app.Client().Stats(e.InfoHash)
+			return ok && st.Complete
+		})
+	}
 	if got, want := origin.MediaGETs(), len(e2eSizes); got != want {
 		t.Errorf("origin served %d enclosure GETs, want %d (each downloaded exactly once)", got, want)
 	}

@@ -19,13 +19,16 @@ type Torrent struct {
 	// it is the lowest ID among the episodes using the torrent (within the
 	// feed, for ListTorrentsByFeed and ListFeedTorrents).
 	EpisodeID   int64
-	Name        string    // name in the info dictionary (file name)
-	Metainfo    []byte    // the bencoded .torrent file
-	PieceLength int64     // bytes
-	Size        int64     // bytes
-	DataPath    string    // absolute path of the complete file
-	SRI         string    // subresource integrity of the file: "sha256-<base64>"
-	CreatedAt   time.Time // set by CreateTorrent when zero
+	Name        string // name in the info dictionary (file name)
+	Metainfo    []byte // the bencoded .torrent file
+	PieceLength int64  // bytes
+	Size        int64  // bytes
+	DataPath    string // absolute path of the complete file
+	SRI         string // subresource integrity of the file: "sha256-<base64>"
+	// WebSeedWithheld says why the metainfo has no web seed (url-list,
+	// BEP 19), e.g. the origin's bytes change per request; "" when it has.
+	WebSeedWithheld string
+	CreatedAt       time.Time // set by CreateTorrent when zero
 }
 
 // EpisodeTorrent is a ready episode with its torrent.
@@ -36,7 +39,7 @@ type EpisodeTorrent struct {
 
 // torrentColumns selects a torrents row aliased t after its info_hash and the
 // episode ID column, for torrentDest.
-const torrentColumns = "t.name, t.metainfo, t.piece_length, t.size, t.data_path, t.sri, t.created_at"
+const torrentColumns = "t.name, t.metainfo, t.piece_length, t.size, t.data_path, t.sri, t.web_seed_withheld, t.created_at"
 
 // minEpisodeID selects the lowest ID of the episodes using torrent t.
 const minEpisodeID = "COALESCE((SELECT MIN(x.id) FROM episodes x WHERE x.info_hash = t.info_hash), 0)"
@@ -45,7 +48,7 @@ const minEpisodeID = "COALESCE((SELECT MIN(x.id) FROM episodes x WHERE x.info_ha
 // torrentColumns; call finish after the scan.
 func torrentDest(t *Torrent) (dest []any, finish func()) {
 	var created sql.NullInt64
-	dest = []any{&t.InfoHash, &t.EpisodeID, &t.Name, &t.Metainfo, &t.PieceLength, &t.Size, &t.DataPath, &t.SRI, &created}
+	dest = []any{&t.InfoHash, &t.EpisodeID, &t.Name, &t.Metainfo, &t.PieceLength, &t.Size, &t.DataPath, &t.SRI, &t.WebSeedWithheld, &created}
 	return dest, func() { t.CreatedAt = fromNanos(created) }
 }
 
@@ -112,9 +115,9 @@ func (s *Store) CreateTorrent(ctx context.Context, t Torrent) error {
 	}
 	err := s.withTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO torrents
-			(info_hash, name, metainfo, piece_length, size, data_path, sri, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (info_hash) DO NOTHING`,
-			t.InfoHash, t.Name, t.Metainfo, t.PieceLength, t.Size, t.DataPath, t.SRI, nanos(created)); err != nil {
+			(info_hash, name, metainfo, piece_length, size, data_path, sri, web_seed_withheld, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (info_hash) DO NOTHING`,
+			t.InfoHash, t.Name, t.Metainfo, t.PieceLength, t.Size, t.DataPath, t.SRI, t.WebSeedWithheld, nanos(created)); err != nil {
 			return err
 		}
 		var current string

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"reflect"
@@ -261,5 +262,38 @@ func TestListTorrents(t *testing.T) {
 		if n, err := call.n(); n != 0 || err != nil {
 			t.Errorf("%s(unknown feed): got %d, %v, want 0, nil", call.name, n, err)
 		}
+	}
+}
+
+// TestWebSeedWithheldRoundTrip: the reason a web seed was left out is
+// stored with the torrent and read back by every lookup.
+func TestWebSeedWithheldRoundTrip(t *testing.T) {
+	for _, reason := range []string{"", "bytes differ at offset 1048576"} {
+		t.Run(fmt.Sprintf("%q", reason), func(t *testing.T) {
+			s := mustOpenStore(t)
+			ctx := context.Background()
+			f, _, err := s.CreateFeed(ctx, "https://example.com/f.xml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			eps, err := s.UpsertEpisodes(ctx, f.ID, []Episode{{GUID: "g", EnclosureURL: "https://example.com/e.mp3"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tor := testTorrent(hexHash(1), eps[0].ID)
+			tor.WebSeedWithheld = reason
+			mustCreateTorrent(t, s, tor)
+			got, err := s.FindTorrentByInfoHash(ctx, tor.InfoHash)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.WebSeedWithheld != reason {
+				t.Errorf("FindTorrentByInfoHash: got %q, want %q", got.WebSeedWithheld, reason)
+			}
+			ets, err := s.ListFeedTorrents(ctx, f.ID)
+			if err != nil || len(ets) != 1 || ets[0].Torrent.WebSeedWithheld != reason {
+				t.Errorf("ListFeedTorrents: got %+v (%v), want reason %q", ets, err, reason)
+			}
+		})
 	}
 }

@@ -158,8 +158,8 @@ func TestEndToEnd(t *testing.T) {
 			return ok && st.Complete
 		})
 	}
-	if got, want := origin.MediaGETs(), len(e2eSizes); got != want {
-		t.Errorf("origin served %d enclosure GETs, want %d (each downloaded exactly once)", got, want)
+	if got, want := origin.FullGETs(), len(e2eSizes); got != want {
+		t.Errorf("origin served %d whole-enclosure GETs, want %d (each downloaded exactly once)", got, want)
 	}
 	infoHashes := map[string]string{} // enclosure URL → infohash
 	wantSHA := map[string]string{}    // infohash → SHA-256 of the origin file

@@ -26,6 +26,7 @@ type testOrigin struct {
 	files  map[string]string // URL path → local file
 	mu     sync.Mutex
 	gets   map[string]int // URL path → GET count
+	full   map[string]int // URL path → GETs without a Range header (whole downloads)
 	srv    *http.Server
 	served chan struct{}
 }
@@ -39,7 +40,7 @@ func newTestOrigin(t testing.TB, feedTemplate []byte, sizes []int64) *testOrigin
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := &testOrigin{t: t, addr: ln.Addr().String(), files: map[string]string{}, gets: map[string]int{}}
+	o := &testOrigin{t: t, addr: ln.Addr().String(), files: map[string]string{}, gets: map[string]int{}, full: map[string]int{}}
 	o.feed = bytes.ReplaceAll(feedTemplate, []byte("https://traffic.megaphone.fm/"), []byte(o.URL("/media/")))
 	dir := t.TempDir()
 	rest := o.feed
@@ -101,6 +102,9 @@ func (o *testOrigin) start(ln net.Listener) {
 		if r.Method == http.MethodGet {
 			o.mu.Lock()
 			o.gets[r.URL.Path]++
+			if r.Header.Get("Range") == "" {
+				o.full[r.URL.Path]++
+			}
 			o.mu.Unlock()
 		}
 		w.Header().Set("Content-Type", "audio/mpeg")
@@ -149,6 +153,18 @@ func (o *testOrigin) MediaGETs() int {
 	defer o.mu.Unlock()
 	n := 0
 	for _, c := range o.gets {
+		n += c
+	}
+	return n
+}
+
+// FullGETs returns the number of GET requests for whole enclosures (no
+// Range header) so far.
+func (o *testOrigin) FullGETs() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	n := 0
+	for _, c := range o.full {
 		n += c
 	}
 	return n

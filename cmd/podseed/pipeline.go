@@ -195,11 +195,15 @@ func (a *App) ingestEpisode(ctx context.Context, e store.Episode) {
 		AnnounceList: a.announceList(), CreatedBy: a.cfg.createdBy(), UserAgent: a.cfg.userAgent(),
 		MaxBytes: a.cfg.MaxEnclosureBytes, Client: a.ingestHTTP,
 	})
+	var withheld string
+	if err == nil {
+		withheld, err = a.vetWebSeed(ctx, e, ing)
+	}
 	if err == nil {
 		err = a.store.CreateTorrent(ctx, store.Torrent{
 			InfoHash: ing.InfoHash, EpisodeID: e.ID, Name: ing.Name, Metainfo: ing.Metainfo,
 			PieceLength: ing.PieceLength, Size: ing.Size, DataPath: ing.DataPath, SRI: ing.SRI,
-			CreatedAt: time.Now(),
+			WebSeedWithheld: withheld, CreatedAt: time.Now(),
 		})
 	}
 	if ctx.Err() == nil {
@@ -225,6 +229,38 @@ func (a *App) ingestEpisode(ctx context.Context, e store.Episode) {
 	if err := a.startSeeding(ctx, ing.Metainfo, ing.DataPath, true); err != nil {
 		log.Error("start seeding", "infohash", ing.InfoHash, "err", err)
 	}
+}
+
+// vetWebSeed checks that the origin serves the same bytes again (dynamic
+// ad insertion makes every client fail hash checks on the web seed, and
+// clients other than anacrolix need Range support). If not, or if the check
+// itself fails, the web seed is withheld: ing.Metainfo loses its url-list
+// (the infohash is unchanged) and the reason is returned; podseed's own
+// seeder still serves the episode. The check re-fetches a few byte ranges
+// of the original URL, which tracking prefixes may count as a download.
+func (a *App) vetWebSeed(ctx context.Context, e store.Episode, ing *seed.Ingested) (string, error) {
+	rnd := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(e.ID)))
+	rep, err := seed.CheckStable(ctx, a.ingestHTTP, a.cfg.userAgent(), e.EnclosureURL, ing.DataPath, ing.Size, rnd)
+	var reason string
+	switch {
+	case ctx.Err() != nil:
+		return "", ctx.Err()
+	case err != nil:
+		reason = "stability check failed: " + err.Error()
+	case !rep.Stable:
+		reason = "origin serves different bytes per request: " + rep.Reason
+	case !rep.RangeSupported:
+		reason = "origin ignores Range requests"
+	default:
+		return "", nil
+	}
+	mi, err := seed.WithoutWebSeeds(ing.Metainfo)
+	if err != nil {
+		return "", err
+	}
+	ing.Metainfo = mi
+	a.log.Warn("web seed withheld", "episode_id", e.ID, "infohash", ing.InfoHash, "reason", reason)
+	return reason, nil
 }
 
 // retryDelay is the wait before retry number attempts+1, with ±10 % jitter.

@@ -44,6 +44,7 @@ type App struct {
 	srv        *http.Server
 	urls       web.URLs
 	metrics    *metrics
+	hosts      *hostLimiter // per-host bound on feed fetches
 	// udp is the UDP tracker's socket, nil when disabled.
 	udp net.PacketConn
 	// udpAnnounce is the UDP tracker's announce URL, "" when disabled.
@@ -69,7 +70,10 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 	if cfg.IngestWorkers <= 0 {
 		cfg.IngestWorkers = 2
 	}
-	a = &App{cfg: cfg, log: cfg.Logger.With("component", "app"), wake: make(chan struct{}, 1)}
+	a = &App{
+		cfg: cfg, log: cfg.Logger.With("component", "app"), wake: make(chan struct{}, 1),
+		hosts: newHostLimiter(perHostConcurrency),
+	}
 	defer func() {
 		if err != nil {
 			a.Close()
@@ -290,6 +294,7 @@ func (cmd serveCmd) run(ctx context.Context, c cli, logger *slog.Logger) error {
 		DataDir: c.DataDir, Listen: cmd.Listen, BaseURL: cmd.BaseURL, BTPort: cmd.BTPort,
 		PollInterval: cmd.PollInterval, Announce: cmd.Announce, DHT: cmd.DHT, UDPTracker: cmd.UDPTracker,
 		AllowPrivateAddresses: cmd.AllowPrivate, Logger: logger,
+		IngestWorkers: cmd.IngestWorkers, MaxEnclosureBytes: cmd.MaxEnclosureBytes,
 	}
 	for _, n := range cmd.AllowNets {
 		p, err := netip.ParsePrefix(strings.TrimSpace(n))

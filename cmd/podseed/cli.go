@@ -33,16 +33,18 @@ type cli struct {
 }
 
 type serveCmd struct {
-	Feeds        []string      `arg:"" optional:"" name:"FEED_URL" help:"Feed URLs to add (idempotently) before the first poll."`
-	Listen       string        `env:"PODSEED_LISTEN" default:":8080" help:"HTTP listen address (dashboard, feeds, tracker)."`
-	BaseURL      string        `name:"base-url" env:"PODSEED_BASE_URL" help:"Public base URL used in published links (default: derived from --listen)."`
-	UDPTracker   string        `name:"udp-tracker" env:"PODSEED_UDP_TRACKER" help:"UDP tracker (BEP 15) listen address; default: the --listen address over UDP; \"off\" disables it."`
-	BTPort       int           `name:"bt-port" env:"PODSEED_BT_PORT" default:"6881" help:"BitTorrent listen port (TCP and uTP); 0 picks one."`
-	PollInterval time.Duration `name:"poll-interval" env:"PODSEED_POLL_INTERVAL" default:"15m" help:"Time between two polls of a feed."`
-	Announce     []string      `name:"announce" env:"PODSEED_ANNOUNCE" sep:"," help:"Extra tracker announce URLs, comma-separated."`
-	DHT          bool          `name:"dht" env:"PODSEED_DHT" default:"true" negatable:"" help:"Enable the BitTorrent DHT."`
-	AllowPrivate bool          `name:"allow-private-addresses" env:"PODSEED_ALLOW_PRIVATE_ADDRESSES" help:"Let feed and enclosure URLs reach loopback, private and link-local addresses (refused by default: SSRF guard)."`
-	AllowNets    []string      `name:"allow-net" env:"PODSEED_ALLOW_NET" sep:"," help:"Address ranges (CIDR, comma-separated) allowed despite the SSRF guard, e.g. 192.168.1.0/24."`
+	Feeds             []string      `arg:"" optional:"" name:"FEED_URL" help:"Feed URLs to add (idempotently) before the first poll."`
+	Listen            string        `env:"PODSEED_LISTEN" default:":8080" help:"HTTP listen address (dashboard, feeds, tracker)."`
+	BaseURL           string        `name:"base-url" env:"PODSEED_BASE_URL" help:"Public base URL used in published links (default: derived from --listen)."`
+	UDPTracker        string        `name:"udp-tracker" env:"PODSEED_UDP_TRACKER" help:"UDP tracker (BEP 15) listen address; default: the --listen address over UDP; \"off\" disables it."`
+	BTPort            int           `name:"bt-port" env:"PODSEED_BT_PORT" default:"6881" help:"BitTorrent listen port (TCP and uTP); 0 picks one."`
+	PollInterval      time.Duration `name:"poll-interval" env:"PODSEED_POLL_INTERVAL" default:"15m" help:"Time between two polls of a feed."`
+	Announce          []string      `name:"announce" env:"PODSEED_ANNOUNCE" sep:"," help:"Extra tracker announce URLs, comma-separated."`
+	DHT               bool          `name:"dht" env:"PODSEED_DHT" default:"true" negatable:"" help:"Enable the BitTorrent DHT."`
+	AllowPrivate      bool          `name:"allow-private-addresses" env:"PODSEED_ALLOW_PRIVATE_ADDRESSES" help:"Let feed and enclosure URLs reach loopback, private and link-local addresses (refused by default: SSRF guard)."`
+	IngestWorkers     int           `name:"ingest-workers" env:"PODSEED_INGEST_WORKERS" default:"2" help:"Enclosures downloaded at once."`
+	MaxEnclosureBytes int64         `name:"max-enclosure-bytes" env:"PODSEED_MAX_ENCLOSURE_BYTES" default:"4294967296" help:"Largest enclosure podseed downloads, in bytes."`
+	AllowNets         []string      `name:"allow-net" env:"PODSEED_ALLOW_NET" sep:"," help:"Address ranges (CIDR, comma-separated) allowed despite the SSRF guard, e.g. 192.168.1.0/24."`
 }
 
 type addCmd struct {

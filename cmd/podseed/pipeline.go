@@ -14,8 +14,12 @@ import (
 	"github.com/podseed/podseed/store"
 )
 
-// pollConcurrency bounds concurrent feed fetches.
-const pollConcurrency = 4
+// pollConcurrency bounds concurrent feed fetches; perHostConcurrency
+// bounds them per host.
+const (
+	pollConcurrency    = 4
+	perHostConcurrency = 2
+)
 
 // errorRetryBase is the first wait after a failed poll (if the poll
 // interval is not shorter); it doubles per consecutive failure up to 24 h.
@@ -50,6 +54,11 @@ func (a *App) pollFeeds(ctx context.Context, all bool) {
 	g.SetLimit(pollConcurrency)
 	for _, f := range feeds {
 		g.Go(func() error {
+			release, err := a.hosts.acquire(ctx, f.URL)
+			if err != nil {
+				return nil // shutting down
+			}
+			defer release()
 			if err := a.pollFeed(ctx, f); err != nil && ctx.Err() == nil {
 				a.log.Warn("poll feed", "feed_id", f.ID, "feed_url", redactURL(f.URL), "err", err)
 			}

@@ -98,6 +98,9 @@ type fixture struct {
 	ready, readyNewer string
 	// metainfo by infohash.
 	metainfo map[string][]byte
+	// ep4 … ep1 and bonus are nightShift's episodes: ep4 and ep3 ready,
+	// ep2 failed, ep1 and bonus (no guid, title or date) pending.
+	ep4, ep3, ep2, ep1, bonus store.Episode
 }
 
 var (
@@ -163,6 +166,7 @@ func mustPopulate(tb testing.TB, st *store.Store) fixture {
 		tb.Fatalf("upserted %d episodes, want 5", len(eps))
 	}
 	ep4, ep3, ep2 := eps[0], eps[1], eps[2]
+	fx.ep1, fx.bonus = eps[3], eps[4]
 
 	if err := st.MarkEpisodeFailed(ctx, ep2.ID, failedEpError, fetchedAt.Add(30*time.Minute)); err != nil {
 		tb.Fatal(err)
@@ -192,6 +196,12 @@ func mustPopulate(tb testing.TB, st *store.Store) fixture {
 		fx.metainfo[ih] = mi
 	}
 
+	for _, e := range []*store.Episode{&ep4, &ep3, &ep2} {
+		if *e, err = st.FindEpisodeByID(ctx, e.ID); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	fx.ep4, fx.ep3, fx.ep2 = ep4, ep3, ep2
 	if fx.nightShift, err = st.FindFeedByID(ctx, nightShift.ID); err != nil {
 		tb.Fatal(err)
 	}
@@ -199,6 +209,40 @@ func mustPopulate(tb testing.TB, st *store.Store) fixture {
 		tb.Fatal(err)
 	}
 	return fx
+}
+
+// sampleNow is the clock of tests with swarm history: an hour after the
+// fixture's poll.
+var sampleNow = fetchedAt.Add(time.Hour)
+
+// mustAddSamples records swarm history for fx's ready torrents as the
+// sampler would have by sampleNow, and returns it by infohash, oldest
+// first. fx.ready has two samples older than 24 hours and twelve within
+// them (every two hours from 23 hours ago); fx.readyNewer three within the
+// last hour.
+func mustAddSamples(tb testing.TB, fx fixture) map[string][]store.SwarmSample {
+	tb.Helper()
+	all := map[string][]store.SwarmSample{}
+	for _, h := range []int{30, 26, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1} {
+		i := len(all[fx.ready])
+		all[fx.ready] = append(all[fx.ready], store.SwarmSample{
+			InfoHash: fx.ready, At: sampleNow.Add(-time.Duration(h) * time.Hour),
+			Seeders: 3 + i, Leechers: (i * 7) % 5, Completed: 180 + 4*i,
+			Peers: 1 + i%3, BytesUploaded: int64(i+1) * 1_000_003,
+		})
+	}
+	for i, m := range []int{50, 30, 10} {
+		all[fx.readyNewer] = append(all[fx.readyNewer], store.SwarmSample{
+			InfoHash: fx.readyNewer, At: sampleNow.Add(-time.Duration(m) * time.Minute),
+			Seeders: 1, Leechers: 2 - i, Completed: i, Peers: 1, BytesUploaded: int64(i) * 70_000,
+		})
+	}
+	for _, ih := range []string{fx.ready, fx.readyNewer} {
+		if err := fx.store.CreateSwarmSamples(context.Background(), all[ih]); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return all
 }
 
 // nightShiftOriginal is the publisher's feed as fetched.
@@ -326,6 +370,34 @@ func (c *testCatalog) TorrentFile(ctx context.Context, infoHash string) ([]byte,
 	return t.Metainfo, nil
 }
 
+func (c *testCatalog) FindFeedByID(ctx context.Context, id int64) (store.Feed, error) {
+	if err := c.fail["FindFeedByID"]; err != nil {
+		return store.Feed{}, err
+	}
+	return c.store.FindFeedByID(ctx, id)
+}
+
+func (c *testCatalog) FindEpisodeByID(ctx context.Context, id int64) (store.Episode, error) {
+	if err := c.fail["FindEpisodeByID"]; err != nil {
+		return store.Episode{}, err
+	}
+	return c.store.FindEpisodeByID(ctx, id)
+}
+
+func (c *testCatalog) FindTorrentByInfoHash(ctx context.Context, infoHash string) (store.Torrent, error) {
+	if err := c.fail["FindTorrentByInfoHash"]; err != nil {
+		return store.Torrent{}, err
+	}
+	return c.store.FindTorrentByInfoHash(ctx, infoHash)
+}
+
+func (c *testCatalog) ListSwarmSamples(ctx context.Context, infoHash string, since time.Time) ([]store.SwarmSample, error) {
+	if err := c.fail["ListSwarmSamples"]; err != nil {
+		return nil, err
+	}
+	return c.store.ListSwarmSamples(ctx, infoHash, since)
+}
+
 // Magnet builds a magnet URI the way seed.Magnet does: infohash, name,
 // tracker, .torrent URL (xs) and length.
 func (c *testCatalog) Magnet(ctx context.Context, infoHash string) string {
@@ -392,9 +464,9 @@ func swarmCounts(fx fixture) fakeSwarm {
 }
 
 // mustNewHandler returns web.New's handler, logging into logs.
-func mustNewHandler(tb testing.TB, cat web.Catalog, swarm web.Swarm, logs io.Writer) http.Handler {
+func mustNewHandler(tb testing.TB, cat web.Catalog, swarm web.Swarm, logs io.Writer, opts ...web.Option) http.Handler {
 	tb.Helper()
-	h, err := web.New(cat, swarm, fakeTracker{}, slog.New(slog.NewTextHandler(logs, nil)))
+	h, err := web.New(cat, swarm, fakeTracker{}, slog.New(slog.NewTextHandler(logs, nil)), opts...)
 	if err != nil {
 		tb.Fatalf("web.New: %v", err)
 	}
@@ -402,12 +474,15 @@ func mustNewHandler(tb testing.TB, cat web.Catalog, swarm web.Swarm, logs io.Wri
 }
 
 // mustServe serves web.New's handler on loopback until the test ends.
-func mustServe(tb testing.TB, cat web.Catalog, swarm web.Swarm, logs io.Writer) *httptest.Server {
+func mustServe(tb testing.TB, cat web.Catalog, swarm web.Swarm, logs io.Writer, opts ...web.Option) *httptest.Server {
 	tb.Helper()
-	srv := httptest.NewServer(mustNewHandler(tb, cat, swarm, logs))
+	srv := httptest.NewServer(mustNewHandler(tb, cat, swarm, logs, opts...))
 	tb.Cleanup(srv.Close)
 	return srv
 }
+
+// atSampleNow makes the server's clock stand still at sampleNow.
+func atSampleNow() web.Option { return web.WithClock(func() time.Time { return sampleNow }) }
 
 // mustDo sends a request and returns the response with its whole body.
 func mustDo(tb testing.TB, srv *httptest.Server, method, path string, header http.Header) (*http.Response, []byte) {

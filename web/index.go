@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
-	"strings"
 	"time"
 )
 
@@ -16,19 +15,22 @@ const unhealthyAfter = 3
 // indexPage is the model of the "index" template.
 type indexPage struct {
 	AnnounceURL string
+	Totals      indexTotals
 	Feeds       []indexFeed
 }
 
+// indexTotals sums the index: swarm counts once per torrent, however many
+// episodes share it.
+type indexTotals struct {
+	Feeds, Episodes              int
+	Seeders, Leechers, Completed int
+}
+
 type indexFeed struct {
-	ID                               int64
-	Title, URL                       string
-	FeedURL, TorrentFeedURL          string
-	LastFetched, NextPoll, LastError string
-	// Failures counts consecutive failed polls; Unhealthy is set from
-	// unhealthyAfter of them on.
-	Failures  int
-	Unhealthy bool
-	Episodes  []indexEpisode
+	feedHealth
+	PageURL                 string
+	FeedURL, TorrentFeedURL string
+	Episodes                []indexEpisode
 }
 
 type indexEpisode struct {
@@ -51,6 +53,7 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	page := indexPage{AnnounceURL: urls.Announce()}
+	counted := map[string]bool{} // infohashes in the totals
 	for _, f := range feeds {
 		eps, err := s.catalog.ListEpisodesByFeed(ctx, f.ID)
 		if err != nil {
@@ -58,22 +61,23 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		pf := indexFeed{
-			ID: f.ID, Title: f.Title, URL: f.URL,
+			feedHealth: newFeedHealth(f), PageURL: urls.FeedPage(f.ID),
 			FeedURL: urls.Feed(f.ID), TorrentFeedURL: urls.TorrentFeed(f.ID),
-			LastFetched: formatTime(f.LastFetchedAt), NextPoll: formatTime(f.NextPollAt),
-			LastError: f.LastError, Failures: f.Failures, Unhealthy: f.Failures >= unhealthyAfter,
 		}
+		page.Totals.Feeds++
+		page.Totals.Episodes += len(eps)
 		for _, e := range eps {
-			pe := indexEpisode{Title: e.Title, State: string(e.State), LastError: e.LastError}
-			if pe.Title == "" {
-				pe.Title = e.GUID
-			}
+			pe := indexEpisode{Title: episodeTitle(e), State: string(e.State), LastError: e.LastError}
 			if e.InfoHash != "" {
 				c := s.swarm.Scrape(e.InfoHash)
 				pe.Seeders, pe.Leechers, pe.Completed = c.Seeders, c.Leechers, c.Completed
 				pe.TorrentURL = urls.Torrent(e.InfoHash)
-				if m := s.catalog.Magnet(ctx, e.InfoHash); strings.HasPrefix(m, "magnet:") {
-					pe.Magnet = template.URL(m) // only the magnet: scheme bypasses the URL filter
+				pe.Magnet = safeMagnet(s.catalog.Magnet(ctx, e.InfoHash))
+				if !counted[e.InfoHash] {
+					counted[e.InfoHash] = true
+					page.Totals.Seeders += c.Seeders
+					page.Totals.Leechers += c.Leechers
+					page.Totals.Completed += c.Completed
 				}
 			}
 			if e.EnclosureLength > 0 {
@@ -96,6 +100,14 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name string, dat
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	_, _ = buf.WriteTo(w)
+}
+
+// formatDate renders t's UTC date, "" for the zero time.
+func formatDate(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02")
 }
 
 func formatTime(t time.Time) string {

@@ -100,10 +100,11 @@ func find(n *html.Node, a atom.Atom) []*html.Node {
 
 // section is what the index shows of one feed.
 type section struct {
-	title string
-	text  string            // the whole section's text
-	links map[string]string // link text → href, outside the episode table
-	rows  []row
+	title     string
+	titleHref string            // where the title links to
+	text      string            // the whole section's text
+	links     map[string]string // link text → href, outside the episode table
+	rows      []row
 }
 
 // row is one episode's table row.
@@ -136,6 +137,9 @@ func parseIndex(t *testing.T, page []byte) (*html.Node, map[string]section) {
 		var s section
 		if h2 := find(sn, atom.H2); len(h2) == 1 {
 			s.title = text(h2[0])
+			if as := find(h2[0], atom.A); len(as) == 1 {
+				s.titleHref = attr(as[0], "href")
+			}
 		} else {
 			t.Errorf("section %q has %d <h2>, want 1", attr(sn, "id"), len(h2))
 		}
@@ -201,6 +205,9 @@ func TestIndex(t *testing.T) {
 		txt := text(doc)
 		if want := "Tracker: " + publicBase + "/announce"; !strings.Contains(txt, want) {
 			t.Errorf("page text lacks %q", want)
+		}
+		if want := "Feeds: 2 · Episodes: 5 · Seeders: 18 · Leechers: 4 · Completed: 234"; !strings.Contains(txt, want) {
+			t.Errorf("page text lacks totals %q:\n%s", want, txt)
 		}
 		if strings.Contains(txt, "No feeds yet") {
 			t.Errorf("page says there are no feeds")
@@ -271,6 +278,9 @@ func TestIndex(t *testing.T) {
 			if s.title != tt.wantTitle {
 				t.Errorf("title: got %q, want %q", s.title, tt.wantTitle)
 			}
+			if want := fmt.Sprintf("%s/feeds/%d", publicBase, tt.id); s.titleHref != want {
+				t.Errorf("title links to %q, want the feed page %q", s.titleHref, want)
+			}
 			for _, want := range tt.wantText {
 				if !strings.Contains(s.text, want) {
 					t.Errorf("section text lacks %q:\n%s", want, s.text)
@@ -333,7 +343,7 @@ func TestIndexStates(t *testing.T) {
 	}{
 		{
 			name:    "empty store",
-			want:    []string{"No feeds yet. Add one with podseed add FEED_URL."},
+			want:    []string{"Feeds: 0 · Episodes: 0 · Seeders: 0 · Leechers: 0 · Completed: 0", "No feeds yet. Add one with podseed add FEED_URL."},
 			wantNot: []string{"Last poll"},
 		},
 		{
@@ -344,7 +354,7 @@ func TestIndexStates(t *testing.T) {
 			magnet:    func(string) string { return "" },
 			want:      []string{".torrent"},
 			wantNot:   []string{"magnet", "No feeds yet"},
-			wantLinks: 2*3 + 2, // 3 feed links per feed, one .torrent per ready episode
+			wantLinks: 2*4 + 2, // 4 feed links per feed (page, source, 2 feeds), one .torrent per ready episode
 		},
 		{
 			// Only magnet: URIs skip html/template's URL filter.
@@ -352,7 +362,7 @@ func TestIndexStates(t *testing.T) {
 			populate:  true,
 			magnet:    func(string) string { return "javascript:alert(document.cookie)" },
 			wantNot:   []string{"magnet"},
-			wantLinks: 2*3 + 2,
+			wantLinks: 2*4 + 2,
 		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -431,5 +441,31 @@ func TestIndexUnhealthy(t *testing.T) {
 				t.Errorf("%d feeds shown unhealthy, want at most the broken one", n)
 			}
 		})
+	}
+}
+
+// TestIndexTotalsShareTorrents: episodes with the same bytes share one
+// torrent, whose swarm the totals count once.
+func TestIndexTotalsShareTorrents(t *testing.T) {
+	st := mustOpenStore(t)
+	fx := mustPopulate(t, st)
+	shared, err := st.FindTorrentByInfoHash(context.Background(), fx.ready)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared.EpisodeID = fx.ep1.ID // Ep. 1 turns out to be Ep. 3's bytes
+	if err := st.CreateTorrent(context.Background(), shared); err != nil {
+		t.Fatal(err)
+	}
+	srv := mustServe(t, newTestCatalog(fx), swarmCounts(fx), &lockedBuffer{})
+	_, page := mustDo(t, srv, http.MethodGet, "/", nil)
+	doc, sections := parseIndex(t, page)
+	if want := "Feeds: 2 · Episodes: 5 · Seeders: 18 · Leechers: 4 · Completed: 234"; !strings.Contains(text(doc), want) {
+		t.Errorf("page text lacks totals %q:\n%s", want, text(doc))
+	}
+	// Both rows still show the shared swarm.
+	rows := sections[fmt.Sprintf("feed-%d", fx.nightShift.ID)].rows
+	if got, want := rows[3].cells[:6], []string{"Ep. 1: Pilot", "ready", "", "17", "4", "233"}; !slices.Equal(got, want) {
+		t.Errorf("Ep. 1 row: got %q, want %q", got, want)
 	}
 }

@@ -1,9 +1,12 @@
 // Package web serves podseed over HTTP: the republished feeds, the BEP 36
 // torrent feeds, .torrent files, the built-in tracker's announce and scrape
-// endpoints, and the HTML index of feeds and episodes.
+// endpoints, the HTML dashboard (index, feed and episode pages) and the JSON
+// API under /api/v1/ (see docs/api.md).
 //
 // It reads through small interfaces it declares (Catalog, Swarm), so it can
-// be tested with real stores and fake swarms.
+// be tested with real stores and fake swarms. Live swarm counts come from
+// Swarm; history (charts, bytes uploaded) from the swarm samples a separate
+// job records in the store, so page views never block on the torrent client.
 package web
 
 import (
@@ -40,6 +43,16 @@ type Catalog interface {
 	TorrentFile(ctx context.Context, infoHash string) ([]byte, error)
 	// Magnet returns the magnet URI for a hex infohash, "" if unknown.
 	Magnet(ctx context.Context, infoHash string) string
+	// FindFeedByID returns a feed; store.ErrNotFound if unknown.
+	FindFeedByID(ctx context.Context, id int64) (store.Feed, error)
+	// FindEpisodeByID returns an episode; store.ErrNotFound if unknown.
+	FindEpisodeByID(ctx context.Context, id int64) (store.Episode, error)
+	// FindTorrentByInfoHash returns the torrent with a hex infohash;
+	// store.ErrNotFound if unknown.
+	FindTorrentByInfoHash(ctx context.Context, infoHash string) (store.Torrent, error)
+	// ListSwarmSamples returns a torrent's swarm samples at or after since
+	// (zero: all), oldest first; none for an unknown torrent.
+	ListSwarmSamples(ctx context.Context, infoHash string, since time.Time) ([]store.SwarmSample, error)
 	// URLs gives the public URLs web links to.
 	URLs() URLs
 }
@@ -67,6 +80,34 @@ func (u URLs) Torrent(infoHash string) string {
 // Announce is the built-in tracker's announce URL (BEP 3).
 func (u URLs) Announce() string { return u.Base + "/announce" }
 
+// FeedPage is the URL of a feed's dashboard page.
+func (u URLs) FeedPage(id int64) string { return fmt.Sprintf("%s/feeds/%d", u.Base, id) }
+
+// EpisodePage is the URL of an episode's dashboard page.
+func (u URLs) EpisodePage(id int64) string { return fmt.Sprintf("%s/episodes/%d", u.Base, id) }
+
+// PodcastFeed is the republished feed's URL with its scheme replaced by
+// podcast:, which podcast apps register to subscribe in one click; "" if
+// Base has no scheme.
+func (u URLs) PodcastFeed(id int64) string {
+	_, rest, ok := strings.Cut(u.Feed(id), "://")
+	if !ok {
+		return ""
+	}
+	return "podcast://" + rest
+}
+
+// APIFeed is the JSON API URL of a feed.
+func (u URLs) APIFeed(id int64) string { return fmt.Sprintf("%s/api/v1/feeds/%d", u.Base, id) }
+
+// APIEpisode is the JSON API URL of an episode.
+func (u URLs) APIEpisode(id int64) string { return fmt.Sprintf("%s/api/v1/episodes/%d", u.Base, id) }
+
+// APISamples is the JSON API URL of a torrent's swarm samples.
+func (u URLs) APISamples(infoHash string) string {
+	return fmt.Sprintf("%s/api/v1/torrents/%s/samples", u.Base, infoHash)
+}
+
 // SwarmCounts are a tracker's counts for one torrent (BEP 48 scrape).
 type SwarmCounts struct {
 	Seeders, Leechers, Completed int
@@ -90,21 +131,41 @@ type Server struct {
 	tracker Tracker
 	log     *slog.Logger
 	pages   *template.Template
+	// now is the clock the charts' time windows end at.
+	now func() time.Time
+}
+
+// Option configures New.
+type Option func(*Server)
+
+// WithClock makes the server read the time from now instead of time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(s *Server) { s.now = now }
 }
 
 // New returns the HTTP handler for podseed. It returns an error only if the
 // embedded templates do not parse.
-func New(catalog Catalog, swarm Swarm, tracker Tracker, log *slog.Logger) (http.Handler, error) {
+func New(catalog Catalog, swarm Swarm, tracker Tracker, log *slog.Logger, opts ...Option) (http.Handler, error) {
 	pages, err := template.ParseFS(templates.FS, "*.html")
 	if err != nil {
 		return nil, fmt.Errorf("parse templates: %w", err)
 	}
-	s := &Server{catalog: catalog, swarm: swarm, tracker: tracker, log: log, pages: pages}
+	s := &Server{catalog: catalog, swarm: swarm, tracker: tracker, log: log, pages: pages, now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.handleIndex)
-	mux.HandleFunc("GET /feeds/{file}", s.handleFeedRSS)
+	// {file} is "{id}.rss" (the republished feed) or "{id}" (its page).
+	mux.HandleFunc("GET /feeds/{file}", s.handleFeed)
 	mux.HandleFunc("GET /feeds/{id}/torrents.rss", s.handleTorrentFeed)
+	mux.HandleFunc("GET /episodes/{id}", s.handleEpisodePage)
 	mux.HandleFunc("GET /torrents/{file}", s.handleTorrentFile)
+	mux.HandleFunc("GET /api/v1/feeds", s.handleAPIFeeds)
+	mux.HandleFunc("GET /api/v1/feeds/{id}", s.handleAPIFeed)
+	mux.HandleFunc("GET /api/v1/episodes/{id}", s.handleAPIEpisode)
+	mux.HandleFunc("GET /api/v1/torrents/{infohash}/samples", s.handleAPISamples)
+	mux.HandleFunc("GET /api/", s.handleAPINotFound)
 	mux.HandleFunc("GET /announce", tracker.ServeAnnounce)
 	mux.HandleFunc("GET /scrape", tracker.ServeScrape)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -117,25 +178,50 @@ func New(catalog Catalog, swarm Swarm, tracker Tracker, log *slog.Logger) (http.
 // errBadRequest marks client errors in URLs.
 var errBadRequest = errors.New("bad request")
 
-// writeError maps err to an HTTP status; 5xx bodies stay generic and the
-// cause is logged.
-func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+// statusOf is the one place that maps an error to an HTTP status. It
+// returns 0 when the client went away and there is nothing to answer.
+func statusOf(r *http.Request, err error) int {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		http.Error(w, "not found", http.StatusNotFound)
+		return http.StatusNotFound
 	case errors.Is(err, errBadRequest):
-		http.Error(w, "bad request", http.StatusBadRequest)
+		return http.StatusBadRequest
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
-		// The client went away; nothing to answer. Any other cancellation
-		// is a server error: answering nothing would send an empty 200.
+		// Any other cancellation is a server error: answering nothing
+		// would send an empty 200.
+		return 0
 	default:
-		s.log.Error("http request", "path", r.URL.Path, "err", err)
-		http.Error(w, "internal server error", http.StatusInternalServerError)
+		return http.StatusInternalServerError
 	}
 }
 
+// errorStatus returns err's status, logging the cause of a 5xx, whose
+// body stays generic.
+func (s *Server) errorStatus(r *http.Request, err error) int {
+	code := statusOf(r, err)
+	if code >= 500 {
+		s.log.Error("http request", "path", r.URL.Path, "err", err)
+	}
+	return code
+}
+
+// writeError answers err as plain text.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if code := s.errorStatus(r, err); code != 0 {
+		http.Error(w, errorText(code), code)
+	}
+}
+
+// errorText is the generic body of an error status.
+func errorText(code int) string {
+	if code == http.StatusInternalServerError {
+		return "internal server error"
+	}
+	return strings.ToLower(http.StatusText(code))
+}
+
 // parseID parses s, with an optional suffix that must be present, as a
-// positive feed ID.
+// positive feed or episode ID.
 func parseID(s, suffix string) (int64, error) {
 	if suffix != "" {
 		var ok bool
@@ -145,13 +231,23 @@ func parseID(s, suffix string) (int64, error) {
 	}
 	id, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || id <= 0 {
-		return 0, fmt.Errorf("%w: feed id %q", errBadRequest, s)
+		return 0, fmt.Errorf("%w: id %q", errBadRequest, s)
 	}
 	return id, nil
 }
 
-func (s *Server) handleFeedRSS(w http.ResponseWriter, r *http.Request) {
-	id, err := parseID(r.PathValue("file"), ".rss")
+// handleFeed serves /feeds/{id}.rss, the republished feed, and /feeds/{id},
+// the feed's page; any other suffix is not found.
+func (s *Server) handleFeed(w http.ResponseWriter, r *http.Request) {
+	if file := r.PathValue("file"); strings.Contains(file, ".") {
+		s.serveFeedRSS(w, r, file)
+	} else {
+		s.serveFeedPage(w, r, file)
+	}
+}
+
+func (s *Server) serveFeedRSS(w http.ResponseWriter, r *http.Request, file string) {
+	id, err := parseID(file, ".rss")
 	if err != nil {
 		s.writeError(w, r, err)
 		return

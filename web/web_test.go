@@ -22,8 +22,15 @@ func TestRoutes(t *testing.T) {
 	mi := fx.metainfo[fx.ready]
 	nightShift := strconv.FormatInt(fx.nightShift.ID, 10)
 	broken := strconv.FormatInt(fx.broken.ID, 10)
+	ep3 := strconv.FormatInt(fx.ep3.ID, 10)
+	ep1 := strconv.FormatInt(fx.ep1.ID, 10)
 	const rssType = "application/rss+xml; charset=utf-8"
 	const textType = "text/plain; charset=utf-8"
+	const htmlType = "text/html; charset=utf-8"
+	const jsonType = "application/json"
+	cors := map[string]string{"Access-Control-Allow-Origin": "*"}
+	notFoundJSON := []byte(`{"error":"not found"}` + "\n")
+	badRequestJSON := []byte(`{"error":"bad request"}` + "\n")
 	const unknownIH = "0123456789abcdef0123456789abcdef01234567"
 
 	for _, tt := range []struct {
@@ -60,9 +67,49 @@ func TestRoutes(t *testing.T) {
 		{name: "feed id zero", path: "/feeds/0.rss", wantStatus: 400},
 		{name: "feed id negative", path: "/feeds/-1.rss", wantStatus: 400},
 		{name: "feed id overflows", path: "/feeds/99999999999999999999.rss", wantStatus: 400},
-		{name: "feed without .rss", path: "/feeds/" + nightShift, wantStatus: 404},
 		{name: "feed other suffix", path: "/feeds/" + nightShift + ".xml", wantStatus: 404},
 		{name: "feed POST", method: http.MethodPost, path: "/feeds/" + nightShift + ".rss", wantStatus: 405},
+
+		// Without a suffix, a feed's ID is its page.
+		{name: "feed page", path: "/feeds/" + nightShift, wantStatus: 200, wantType: htmlType, wantSub: "<!DOCTYPE html>"},
+		{name: "feed page HEAD", method: http.MethodHead, path: "/feeds/" + nightShift, wantStatus: 200, wantType: htmlType, wantBody: []byte{}},
+		{name: "feed page never fetched", path: "/feeds/" + broken, wantStatus: 200, wantType: htmlType, wantSub: "No episodes yet."},
+		{name: "feed page unknown", path: "/feeds/99", wantStatus: 404, wantType: textType, wantBody: []byte("not found\n")},
+		{name: "feed page id not a number", path: "/feeds/abc", wantStatus: 400, wantBody: []byte("bad request\n")},
+		{name: "feed page id zero", path: "/feeds/0", wantStatus: 400},
+		{name: "feed page trailing slash", path: "/feeds/" + nightShift + "/", wantStatus: 404},
+		{name: "feed page POST", method: http.MethodPost, path: "/feeds/" + nightShift, wantStatus: 405},
+
+		{name: "episode page", path: "/episodes/" + ep3, wantStatus: 200, wantType: htmlType, wantSub: "<h1>Ep. 3: Seeding the Swarm</h1>"},
+		{name: "episode page pending", path: "/episodes/" + ep1, wantStatus: 200, wantType: htmlType, wantSub: "No torrent yet"},
+		{name: "episode page unknown", path: "/episodes/99", wantStatus: 404, wantBody: []byte("not found\n")},
+		{name: "episode page bad id", path: "/episodes/ep3", wantStatus: 400},
+		{name: "episode page negative id", path: "/episodes/-3", wantStatus: 400},
+		{name: "episodes", path: "/episodes/", wantStatus: 404},
+		{name: "episode page POST", method: http.MethodPost, path: "/episodes/" + ep3, wantStatus: 405},
+
+		{name: "api feeds", path: "/api/v1/feeds", wantStatus: 200, wantType: jsonType, wantSub: `"feeds":[`, wantHeader: cors},
+		{name: "api feeds HEAD", method: http.MethodHead, path: "/api/v1/feeds", wantStatus: 200, wantType: jsonType, wantBody: []byte{}, wantHeader: cors},
+		{name: "api feed", path: "/api/v1/feeds/" + nightShift, wantStatus: 200, wantType: jsonType, wantSub: `"episodes":[`, wantHeader: cors},
+		{name: "api feed unknown", path: "/api/v1/feeds/99", wantStatus: 404, wantType: jsonType, wantBody: notFoundJSON, wantHeader: cors},
+		{name: "api feed bad id", path: "/api/v1/feeds/abc", wantStatus: 400, wantType: jsonType, wantBody: badRequestJSON, wantHeader: cors},
+		{name: "api feed with .rss", path: "/api/v1/feeds/" + nightShift + ".rss", wantStatus: 400, wantType: jsonType},
+		{name: "api episode", path: "/api/v1/episodes/" + ep3, wantStatus: 200, wantType: jsonType, wantSub: `"torrent":{`, wantHeader: cors},
+		{name: "api episode pending", path: "/api/v1/episodes/" + ep1, wantStatus: 200, wantType: jsonType, wantSub: `"torrent":null`},
+		{name: "api episode unknown", path: "/api/v1/episodes/99", wantStatus: 404, wantType: jsonType, wantBody: notFoundJSON, wantHeader: cors},
+		{name: "api episode bad id", path: "/api/v1/episodes/0", wantStatus: 400, wantBody: badRequestJSON},
+		{name: "api samples", path: "/api/v1/torrents/" + fx.ready + "/samples", wantStatus: 200, wantType: jsonType, wantSub: `"samples":[]`, wantHeader: cors},
+		{name: "api samples since", path: "/api/v1/torrents/" + fx.ready + "/samples?since=2025-03-16T07:00:00Z", wantStatus: 200, wantType: jsonType,
+			wantSub: `"since":"2025-03-16T07:00:00Z"`},
+		{name: "api samples since with offset", path: "/api/v1/torrents/" + fx.ready + "/samples?since=2025-03-16T09:00:00%2B02:00", wantStatus: 200,
+			wantSub: `"since":"2025-03-16T07:00:00Z"`},
+		{name: "api samples bad since", path: "/api/v1/torrents/" + fx.ready + "/samples?since=yesterday", wantStatus: 400, wantType: jsonType,
+			wantBody: badRequestJSON, wantHeader: cors},
+		{name: "api samples unknown", path: "/api/v1/torrents/" + unknownIH + "/samples", wantStatus: 404, wantBody: notFoundJSON, wantHeader: cors},
+		{name: "api samples not hex", path: "/api/v1/torrents/" + strings.Repeat("z", 40) + "/samples", wantStatus: 404, wantBody: notFoundJSON},
+		{name: "api unknown path", path: "/api/v1/nope", wantStatus: 404, wantType: jsonType, wantBody: notFoundJSON, wantHeader: cors},
+		{name: "api unknown version", path: "/api/v2/feeds", wantStatus: 404, wantType: jsonType, wantBody: notFoundJSON},
+		{name: "api POST", method: http.MethodPost, path: "/api/v1/feeds", wantStatus: 405},
 
 		{name: "torrent feed", path: "/feeds/" + nightShift + "/torrents.rss", wantStatus: 200, wantType: rssType, wantBody: torrentRSS},
 		{name: "torrent feed HEAD", method: http.MethodHead, path: "/feeds/" + nightShift + "/torrents.rss", wantStatus: 200,
@@ -148,6 +195,21 @@ func TestCatalogErrors(t *testing.T) {
 		{"feed", "FeedRSS", fmt.Errorf("rewrite feed %d: %w", fx.nightShift.ID, errSecret), fmt.Sprintf("/feeds/%d.rss", fx.nightShift.ID)},
 		{"torrent feed", "TorrentFeedRSS", errSecret, fmt.Sprintf("/feeds/%d/torrents.rss", fx.nightShift.ID)},
 		{"torrent", "TorrentFile", errSecret, "/torrents/" + fx.ready + ".torrent"},
+		{"feed page feed", "FindFeedByID", errSecret, fmt.Sprintf("/feeds/%d", fx.nightShift.ID)},
+		{"feed page episodes", "ListEpisodesByFeed", errSecret, fmt.Sprintf("/feeds/%d", fx.nightShift.ID)},
+		{"feed page samples", "ListSwarmSamples", errSecret, fmt.Sprintf("/feeds/%d", fx.nightShift.ID)},
+		{"episode page episode", "FindEpisodeByID", errSecret, fmt.Sprintf("/episodes/%d", fx.ep3.ID)},
+		{"episode page feed", "FindFeedByID", errSecret, fmt.Sprintf("/episodes/%d", fx.ep3.ID)},
+		{"episode page torrent", "FindTorrentByInfoHash", errSecret, fmt.Sprintf("/episodes/%d", fx.ep3.ID)},
+		{"episode page samples", "ListSwarmSamples", errSecret, fmt.Sprintf("/episodes/%d", fx.ep3.ID)},
+		{"api feeds", "ListFeeds", errSecret, "/api/v1/feeds"},
+		{"api feed", "FindFeedByID", errSecret, fmt.Sprintf("/api/v1/feeds/%d", fx.nightShift.ID)},
+		{"api feed episodes", "ListEpisodesByFeed", errSecret, fmt.Sprintf("/api/v1/feeds/%d", fx.nightShift.ID)},
+		{"api episode", "FindEpisodeByID", errSecret, fmt.Sprintf("/api/v1/episodes/%d", fx.ep3.ID)},
+		{"api episode torrent", "FindTorrentByInfoHash", errSecret, fmt.Sprintf("/api/v1/episodes/%d", fx.ep3.ID)},
+		{"api episode samples", "ListSwarmSamples", errSecret, fmt.Sprintf("/api/v1/episodes/%d", fx.ep3.ID)},
+		{"api samples torrent", "FindTorrentByInfoHash", errSecret, "/api/v1/torrents/" + fx.ready + "/samples"},
+		{"api samples", "ListSwarmSamples", errSecret, "/api/v1/torrents/" + fx.ready + "/samples"},
 		// A cancellation that is not the client's (the request is still
 		// there to be answered) is a server error, not silence.
 		{"canceled not by the client", "FeedRSS", fmt.Errorf("publish %s: %w", secret, context.Canceled), fmt.Sprintf("/feeds/%d.rss", fx.nightShift.ID)},
@@ -162,11 +224,15 @@ func TestCatalogErrors(t *testing.T) {
 			if got, want := resp.StatusCode, http.StatusInternalServerError; got != want {
 				t.Fatalf("got status %d, want %d; body:\n%s", got, want, body)
 			}
-			if got, want := string(body), "internal server error\n"; got != want {
-				t.Errorf("body: got %q, want %q", got, want)
+			wantBody, wantType := "internal server error\n", "text/plain; charset=utf-8"
+			if strings.HasPrefix(tt.path, "/api/") {
+				wantBody, wantType = `{"error":"internal server error"}`+"\n", "application/json"
 			}
-			if got, want := resp.Header.Get("Content-Type"), "text/plain; charset=utf-8"; got != want {
-				t.Errorf("Content-Type: got %q, want %q", got, want)
+			if got := string(body); got != wantBody {
+				t.Errorf("body: got %q, want %q", got, wantBody)
+			}
+			if got := resp.Header.Get("Content-Type"); got != wantType {
+				t.Errorf("Content-Type: got %q, want %q", got, wantType)
 			}
 			if got := resp.Header.Get("Content-Disposition"); got != "" {
 				t.Errorf("Content-Disposition: got %q, want none", got)
@@ -209,6 +275,12 @@ func TestClientGone(t *testing.T) {
 		fmt.Sprintf("/feeds/%d.rss", fx.nightShift.ID),
 		fmt.Sprintf("/feeds/%d/torrents.rss", fx.nightShift.ID),
 		"/torrents/" + fx.ready + ".torrent",
+		fmt.Sprintf("/feeds/%d", fx.nightShift.ID),
+		fmt.Sprintf("/episodes/%d", fx.ep3.ID),
+		"/api/v1/feeds",
+		fmt.Sprintf("/api/v1/feeds/%d", fx.nightShift.ID),
+		fmt.Sprintf("/api/v1/episodes/%d", fx.ep3.ID),
+		"/api/v1/torrents/" + fx.ready + "/samples",
 	} {
 		t.Run(path, func(t *testing.T) {
 			logs := &lockedBuffer{}
@@ -235,8 +307,12 @@ func TestClientGone(t *testing.T) {
 // requests (run with -race).
 func TestNewHandlerIsReusable(t *testing.T) {
 	fx := mustPopulate(t, mustOpenStore(t))
-	srv := mustServe(t, newTestCatalog(fx), swarmCounts(fx), &lockedBuffer{})
-	paths := []string{"/", fmt.Sprintf("/feeds/%d.rss", fx.nightShift.ID), "/torrents/" + fx.ready + ".torrent", "/healthz"}
+	mustAddSamples(t, fx)
+	srv := mustServe(t, newTestCatalog(fx), swarmCounts(fx), &lockedBuffer{}, atSampleNow())
+	paths := []string{"/", fmt.Sprintf("/feeds/%d.rss", fx.nightShift.ID), "/torrents/" + fx.ready + ".torrent", "/healthz",
+		fmt.Sprintf("/feeds/%d", fx.nightShift.ID), fmt.Sprintf("/episodes/%d", fx.ep3.ID),
+		fmt.Sprintf("/api/v1/feeds/%d", fx.nightShift.ID), fmt.Sprintf("/api/v1/episodes/%d", fx.ep3.ID),
+		"/api/v1/torrents/" + fx.ready + "/samples"}
 	errs := make(chan error, 4*len(paths))
 	for range 4 {
 		for _, p := range paths {

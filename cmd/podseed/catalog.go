@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/podseed/podseed/publish"
 	"github.com/podseed/podseed/seed"
@@ -21,6 +22,22 @@ func (c catalog) ListFeeds(ctx context.Context) ([]store.Feed, error) {
 
 func (c catalog) ListEpisodesByFeed(ctx context.Context, feedID int64) ([]store.Episode, error) {
 	return c.a.store.ListEpisodesByFeed(ctx, feedID)
+}
+
+func (c catalog) FindFeedByID(ctx context.Context, id int64) (store.Feed, error) {
+	return c.a.store.FindFeedByID(ctx, id)
+}
+
+func (c catalog) FindEpisodeByID(ctx context.Context, id int64) (store.Episode, error) {
+	return c.a.store.FindEpisodeByID(ctx, id)
+}
+
+func (c catalog) FindTorrentByInfoHash(ctx context.Context, infoHash string) (store.Torrent, error) {
+	return c.a.store.FindTorrentByInfoHash(ctx, infoHash)
+}
+
+func (c catalog) ListSwarmSamples(ctx context.Context, infoHash string, since time.Time) ([]store.SwarmSample, error) {
+	return c.a.store.ListSwarmSamples(ctx, infoHash, since)
 }
 
 // TorrentFile returns the stored metainfo with podseed's current announce

@@ -1,0 +1,156 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"html/template"
+	"math"
+	"net/http"
+	"time"
+
+	"github.com/podseed/podseed/store"
+)
+
+// episodePage is the model of the "episode" template.
+type episodePage struct {
+	ID                 int64
+	Title, GUID        string
+	FeedTitle, FeedURL string // the feed's page
+	IndexURL, APIURL   string
+	State, LastError   string
+	NextAttempt        string
+	Published          string
+	EnclosureURL       string
+	EnclosureType      string
+	EnclosureLength    string // as the feed declared it; "" if unknown
+	// Torrent is nil until the episode is ready.
+	Torrent *episodeTorrent
+}
+
+// episodeTorrent is what the episode page shows of a ready episode's
+// torrent and swarm.
+type episodeTorrent struct {
+	InfoHash, Name string
+	// WebSeed is the url-list URL, the enclosure; "" when withheld, for
+	// the reason in WebSeedWithheld.
+	WebSeed, WebSeedWithheld string
+	PieceLength, Size        string
+	Pieces                   int64
+	SRI, Created             string
+	TorrentURL, SamplesURL   string
+	Magnet                   template.URL
+	// Live counts from the tracker, since it started.
+	Seeders, Leechers, Completed int
+	// BytesUploaded is podseed's own upload, from the latest sample;
+	// UploadedAt is that sample's time ("" without samples).
+	BytesUploaded, UploadedAt string
+	// ViaBitTorrent estimates the bytes downloaded over BitTorrent (see
+	// bittorrentBytes).
+	ViaBitTorrent string
+	Samples       int
+	Chart         lineChart
+}
+
+// bittorrentBytes estimates the bytes downloaded over BitTorrent instead of
+// straight from the origin: completed downloads × the file's size. It is
+// an upper bound on what the origin was spared: peers may fetch pieces from
+// the web seed (the origin itself), and podseed's own uploads are in it.
+// It saturates instead of overflowing.
+func bittorrentBytes(completed int, size int64) int64 {
+	if completed <= 0 || size <= 0 {
+		return 0
+	}
+	if int64(completed) > math.MaxInt64/size {
+		return math.MaxInt64
+	}
+	return int64(completed) * size
+}
+
+// formatSize renders n bytes in binary units and exactly.
+func formatSize(n int64) string {
+	if n < 1024 {
+		return formatBytes(n)
+	}
+	return fmt.Sprintf("%s (%d bytes)", formatBytes(n), n)
+}
+
+func (s *Server) handleEpisodePage(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id, err := parseID(r.PathValue("id"), "")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	e, err := s.catalog.FindEpisodeByID(ctx, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	f, err := s.catalog.FindFeedByID(ctx, e.FeedID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	urls := s.catalog.URLs()
+	page := episodePage{
+		ID: e.ID, Title: episodeTitle(e), GUID: e.GUID,
+		FeedTitle: f.Title, FeedURL: urls.FeedPage(f.ID), IndexURL: urls.Base + "/", APIURL: urls.APIEpisode(e.ID),
+		State: string(e.State), LastError: e.LastError, NextAttempt: formatTime(e.NextAttemptAt),
+		Published: formatTime(e.PublishedAt), EnclosureURL: e.EnclosureURL, EnclosureType: e.EnclosureType,
+	}
+	if page.FeedTitle == "" {
+		page.FeedTitle = f.URL
+	}
+	if e.EnclosureLength > 0 {
+		page.EnclosureLength = formatSize(e.EnclosureLength)
+	}
+	if e.InfoHash != "" {
+		t, err := s.catalog.FindTorrentByInfoHash(ctx, e.InfoHash)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		samples, err := s.catalog.ListSwarmSamples(ctx, t.InfoHash, time.Time{})
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		page.Torrent = s.newEpisodeTorrent(ctx, urls, t, samples)
+		if t.WebSeedWithheld == "" {
+			page.Torrent.WebSeed = e.EnclosureURL
+		}
+	}
+	s.render(w, r, "episode", page)
+}
+
+// newEpisodeTorrent builds the torrent part of the episode page from t
+// and its samples, oldest first.
+func (s *Server) newEpisodeTorrent(ctx context.Context, urls URLs, t store.Torrent, samples []store.SwarmSample) *episodeTorrent {
+	c := s.swarm.Scrape(t.InfoHash)
+	et := &episodeTorrent{
+		InfoHash: t.InfoHash, Name: t.Name, WebSeedWithheld: t.WebSeedWithheld,
+		PieceLength: formatSize(t.PieceLength),
+		Size:        formatSize(t.Size),
+		SRI:         t.SRI, Created: formatTime(t.CreatedAt),
+		TorrentURL: urls.Torrent(t.InfoHash), SamplesURL: urls.APISamples(t.InfoHash),
+		Magnet:  safeMagnet(s.catalog.Magnet(ctx, t.InfoHash)),
+		Seeders: c.Seeders, Leechers: c.Leechers, Completed: c.Completed,
+		Samples:       len(samples),
+		ViaBitTorrent: formatSize(bittorrentBytes(c.Completed, t.Size)),
+	}
+	if t.PieceLength > 0 {
+		et.Pieces = (t.Size + t.PieceLength - 1) / t.PieceLength
+	}
+	et.BytesUploaded = formatBytes(0)
+	if n := len(samples); n > 0 {
+		latest := samples[n-1]
+		et.BytesUploaded = formatBytes(latest.BytesUploaded)
+		et.UploadedAt = formatTime(latest.At)
+		to := s.now().UTC()
+		if latest.At.After(to) {
+			to = latest.At
+		}
+		et.Chart = newSwarmChart(samples, samples[0].At, to)
+	}
+	return et
+}

@@ -1,0 +1,245 @@
+package web_test
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
+
+	"github.com/podseed/podseed/store"
+)
+
+// checkDefs fails the test unless each <dt> of want is in got with a <dd>
+// of that text.
+func checkDefs(t *testing.T, what string, got map[string]*html.Node, want map[string]string) {
+	t.Helper()
+	for dt, w := range want {
+		if dd, ok := got[dt]; !ok {
+			t.Errorf("%s: no %q", what, dt)
+		} else if text(dd) != w {
+			t.Errorf("%s %q: got %q, want %q", what, dt, text(dd), w)
+		}
+	}
+}
+
+func TestEpisodePage(t *testing.T) {
+	fx := mustPopulate(t, mustOpenStore(t))
+	mustAddSamples(t, fx)
+	cat := newTestCatalog(fx)
+	srv := mustServe(t, cat, swarmCounts(fx), &lockedBuffer{}, atSampleNow())
+	ep3Torrent, err := fx.store.FindTorrentByInfoHash(t.Context(), fx.ready)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("ready with history", func(t *testing.T) {
+		doc, _ := mustGetPage(t, srv, fmt.Sprintf("/episodes/%d", fx.ep3.ID))
+		if got, want := text(find(doc, atom.H1)[0]), "Ep. 3: Seeding the Swarm"; got != want {
+			t.Errorf("<h1>: got %q, want %q", got, want)
+		}
+		nav := find(doc, atom.P)[0]
+		if got, want := links(nav, nil), map[string]string{
+			"All feeds":     publicBase + "/",
+			nightShiftTitle: fmt.Sprintf("%s/feeds/%d", publicBase, fx.nightShift.ID),
+		}; !mapsEqual(got, want) {
+			t.Errorf("navigation: got %q, want %q", got, want)
+		}
+
+		ep := defs(byID(t, doc, "episode"))
+		checkDefs(t, "episode", ep, map[string]string{
+			"State":           "ready",
+			"Published":       "2025-03-10 05:00:00 UTC",
+			"GUID":            "night-shift-ep3",
+			"Enclosure":       "https://cdn.example.org/night-shift/ep3.mp3",
+			"Type":            "audio/mpeg",
+			"Declared length": "39.1 KiB (40000 bytes)",
+			"JSON":            fmt.Sprintf("%s/api/v1/episodes/%d", publicBase, fx.ep3.ID),
+		})
+		if a := find(ep["Enclosure"], atom.A); len(a) != 1 || attr(a[0], "href") != "https://cdn.example.org/night-shift/ep3.mp3" {
+			t.Errorf("the enclosure is not a link")
+		}
+
+		tor := defs(byID(t, doc, "torrent"))
+		checkDefs(t, "torrent", tor, map[string]string{
+			"Infohash":          fx.ready,
+			"Name":              "ep3.mp3",
+			"Web seed (BEP 19)": "https://cdn.example.org/night-shift/ep3.mp3",
+			"Size":              "39.1 KiB (40000 bytes)",
+			"Piece length":      "16.0 KiB (16384 bytes), 3 pieces",
+			"SRI":               ep3Torrent.SRI,
+			"Get":               ".torrent · magnet",
+		})
+		if got, want := links(tor["Get"], nil), map[string]string{
+			".torrent": publicBase + "/torrents/" + fx.ready + ".torrent",
+			"magnet":   cat.Magnet(t.Context(), fx.ready),
+		}; !mapsEqual(got, want) {
+			t.Errorf("get links: got %q, want %q", got, want)
+		}
+
+		swarm := byID(t, doc, "swarm")
+		sd := defs(swarm)
+		checkDefs(t, "swarm", sd, map[string]string{
+			// Live counts from the swarm, not the samples.
+			"Seeders":   "17",
+			"Leechers":  "4",
+			"Completed": "233",
+			// The newest sample: 14 × 1 000 003 bytes, an hour ago.
+			"Uploaded by podseed": "13.4 MiB (as of 2025-03-17 06:00:00 UTC)",
+		})
+		// 233 completed × 40 000 bytes.
+		if got, want := text(sd["Downloads via BitTorrent"]), "8.9 MiB (9320000 bytes) (estimate: completed × size"; !strings.HasPrefix(got, want) {
+			t.Errorf("downloads via BitTorrent: got %q, want it to start with %q", got, want)
+		}
+		if got := text(swarm); !strings.Contains(got, "14 samples") {
+			t.Errorf("swarm section lacks the sample count: %q", got)
+		}
+
+		svgs := find(swarm, atom.Svg)
+		if len(svgs) != 1 {
+			t.Fatalf("got %d charts, want 1", len(svgs))
+		}
+		svg := svgs[0]
+		var labels []string
+		for _, tx := range elements(svg, "text") {
+			labels = append(labels, text(tx))
+		}
+		// y: 0 and the most seeders; x: the oldest sample and the clock.
+		if want := []string{"0", "16", "2025-03-16 01:00 UTC", "2025-03-17 07:00 UTC"}; !slices.Equal(labels, want) {
+			t.Errorf("axis labels: got %q, want %q", labels, want)
+		}
+		if n := len(elements(svg, "line")); n != 2 {
+			t.Errorf("got %d axis lines, want 2", n)
+		}
+		pls := elements(svg, "polyline")
+		if len(pls) != 2 || attr(pls[0], "class") != "seeders" || attr(pls[1], "class") != "leechers" {
+			t.Fatalf("want a seeders and a leechers polyline, got %d", len(pls))
+		}
+		seeders, leechers := polylinePoints(t, svg, pls[0]), polylinePoints(t, svg, pls[1])
+		if len(seeders) != 14 || len(leechers) != 14 {
+			t.Fatalf("got %d and %d points, want 14 each (every sample, older than 24 h too)", len(seeders), len(leechers))
+		}
+		// Seeders grow from 3 to 16, the top of the plot area.
+		for i := 1; i < len(seeders); i++ {
+			if seeders[i].y >= seeders[i-1].y {
+				t.Errorf("seeders point %d at y %g, not above point %d at y %g", i, seeders[i].y, i-1, seeders[i-1].y)
+			}
+		}
+		if top := seeders[13].y; top != 12 {
+			t.Errorf("16 seeders at y %g, want the top, 12", top)
+		}
+		if x0, y0 := leechers[0].x, leechers[0].y; x0 != 48 || y0 != 192 {
+			t.Errorf("the oldest sample's 0 leechers at (%g, %g), want the origin (48, 192)", x0, y0)
+		}
+		for i := range seeders {
+			if seeders[i].x != leechers[i].x {
+				t.Errorf("point %d: seeders at x %g, leechers at x %g", i, seeders[i].x, leechers[i].x)
+			}
+		}
+	})
+
+	t.Run("ready, samples within the hour", func(t *testing.T) {
+		doc, _ := mustGetPage(t, srv, fmt.Sprintf("/episodes/%d", fx.ep4.ID))
+		svg := find(byID(t, doc, "swarm"), atom.Svg)
+		if len(svg) != 1 {
+			t.Fatalf("got %d charts, want 1", len(svg))
+		}
+		for _, pl := range elements(svg[0], "polyline") {
+			if n := len(polylinePoints(t, svg[0], pl)); n != 3 {
+				t.Errorf("%s: got %d points, want 3", attr(pl, "class"), n)
+			}
+		}
+		checkDefs(t, "swarm", defs(byID(t, doc, "swarm")), map[string]string{
+			"Completed":           "1",
+			"Uploaded by podseed": "136.7 KiB (as of 2025-03-17 06:50:00 UTC)",
+		})
+	})
+
+	t.Run("failed", func(t *testing.T) {
+		doc, _ := mustGetPage(t, srv, fmt.Sprintf("/episodes/%d", fx.ep2.ID))
+		if got := text(find(doc, atom.H1)[0]); got != scriptEpTitle {
+			t.Errorf("<h1>: got %q, want %q", got, scriptEpTitle)
+		}
+		checkDefs(t, "episode", defs(byID(t, doc, "episode")), map[string]string{
+			"State":           "failed " + failedEpError + " (next attempt 2025-03-17 06:30:00 UTC)",
+			"Declared length": "50.0 MiB (52428800 bytes)",
+		})
+		if want := "No torrent yet: the download failed and will be retried."; !strings.Contains(text(doc), want) {
+			t.Errorf("page lacks %q", want)
+		}
+		for d := range doc.Descendants() {
+			if id := attr(d, "id"); id == "torrent" || id == "swarm" {
+				t.Errorf("a failed episode has a #%s section", id)
+			}
+		}
+		if n := len(find(doc, atom.Svg)); n != 0 {
+			t.Errorf("got %d charts, want none", n)
+		}
+	})
+
+	t.Run("no guid, title or date", func(t *testing.T) {
+		doc, _ := mustGetPage(t, srv, fmt.Sprintf("/episodes/%d", fx.bonus.ID))
+		const u = "https://cdn.example.org/night-shift/bonus.mp3"
+		if got := text(find(doc, atom.H1)[0]); got != u {
+			t.Errorf("<h1>: got %q, want the enclosure URL", got)
+		}
+		checkDefs(t, "episode", defs(byID(t, doc, "episode")), map[string]string{
+			"State": "pending", "Published": "unknown", "GUID": u, "Declared length": "1000 B",
+		})
+	})
+
+	t.Run("web seed withheld", func(t *testing.T) {
+		// Ep. 1's origin changes its bytes per request: its torrent has
+		// no url-list.
+		data := enclosureData(1, 5000)
+		mi, ih := mustMetainfo(t, "ep1.mp3", data, 16<<10, publicBase+"/announce", fx.ep1.EnclosureURL)
+		const why = "origin served different bytes on a second request"
+		if err := fx.store.CreateTorrent(t.Context(), store.Torrent{
+			InfoHash: ih, EpisodeID: fx.ep1.ID, Name: "ep1.mp3", Metainfo: mi, PieceLength: 16 << 10,
+			Size: int64(len(data)), DataPath: "/var/lib/podseed/files/ep1.mp3", SRI: "sha256-x", WebSeedWithheld: why,
+		}); err != nil {
+			t.Fatal(err)
+		}
+		doc, _ := mustGetPage(t, srv, fmt.Sprintf("/episodes/%d", fx.ep1.ID))
+		tor := defs(byID(t, doc, "torrent"))
+		checkDefs(t, "torrent", tor, map[string]string{"Web seed (BEP 19)": "withheld: " + why, "Size": "4.9 KiB (5000 bytes)"})
+		if n := len(find(tor["Web seed (BEP 19)"], atom.A)); n != 0 {
+			t.Errorf("a withheld web seed has %d links", n)
+		}
+		if n := len(find(byID(t, doc, "swarm"), atom.Svg)); n != 0 {
+			t.Errorf("got %d charts for a torrent without samples, want none", n)
+		}
+	})
+
+	t.Run("feed without a title", func(t *testing.T) {
+		// An episode page links to its feed by URL until the feed has a title.
+		st := fx.store
+		eps, err := st.UpsertEpisodes(t.Context(), fx.broken.ID, []store.Episode{{GUID: "x", Title: "Lone", EnclosureURL: "https://broken.example.net/x.mp3"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, _ := mustGetPage(t, srv, fmt.Sprintf("/episodes/%d", eps[0].ID))
+		if got, want := links(find(doc, atom.P)[0], nil)["https://broken.example.net/feed.xml"], fmt.Sprintf("%s/feeds/%d", publicBase, fx.broken.ID); got != want {
+			t.Errorf("feed link: got %q, want %q", got, want)
+		}
+	})
+}
+
+func TestEpisodePageWithoutSamples(t *testing.T) {
+	fx := mustPopulate(t, mustOpenStore(t))
+	srv := mustServe(t, newTestCatalog(fx), swarmCounts(fx), &lockedBuffer{})
+	doc, _ := mustGetPage(t, srv, fmt.Sprintf("/episodes/%d", fx.ep3.ID))
+	swarm := byID(t, doc, "swarm")
+	if n := len(find(swarm, atom.Svg)); n != 0 {
+		t.Errorf("got %d charts, want none", n)
+	}
+	if !strings.Contains(text(swarm), "No swarm samples yet.") {
+		t.Errorf("swarm section lacks %q: %q", "No swarm samples yet.", text(swarm))
+	}
+	checkDefs(t, "swarm", defs(swarm), map[string]string{
+		"Seeders":             "17",
+		"Uploaded by podseed": "0 B (no samples yet)",
+	})
+}

@@ -279,6 +279,34 @@ func TestEndToEnd(t *testing.T) {
 			t.Errorf("swarm sample %+v: want completed ≥ 1 and ≥ %d bytes uploaded", s, e2eSizes[2])
 		}
 	})
+	t.Run("dashboard in chromium", func(t *testing.T) {
+		// What the tracker says now; the overview must show exactly that.
+		var seeders, leechers, completed int
+		for _, ih := range bySize {
+			c := app.tracker.Scrape(ih)
+			seeders, leechers, completed = seeders+c.Seeders, leechers+c.Leechers, completed+c.Completed
+		}
+		if completed < 1 {
+			t.Fatalf("tracker counts %d completed downloads after aria2c, want ≥ 1", completed)
+		}
+		dom := chromium(t, urls.Base+"/", "--dump-dom")
+		want := fmt.Sprintf("Feeds: 1 · Episodes: %d · Seeders: %d · Leechers: %d · Completed: %d",
+			len(e2eSizes), seeders, leechers, completed)
+		if !bytes.Contains(dom, []byte(want)) {
+			t.Errorf("overview in Chromium lacks %q:\n%s", want, lastBytes(string(dom), 3000))
+		}
+		for _, ih := range bySize {
+			if !bytes.Contains(dom, []byte(urls.Torrent(ih))) {
+				t.Errorf("overview in Chromium lacks the link %s", urls.Torrent(ih))
+			}
+		}
+		shot := filepath.Join(artifactDir(t), "dashboard-overview.png")
+		chromium(t, urls.Base+"/", "--screenshot="+shot)
+		if st, err := os.Stat(shot); err != nil || st.Size() == 0 {
+			t.Fatalf("no screenshot at %s: %v", shot, err)
+		}
+		t.Logf("dashboard screenshot: %s", shot)
+	})
 	t.Run("transmission from seeder, origin down", func(t *testing.T) {
 		ih := bySize[1]
 		transmissionDownload(t, torrentFile(ih), t.TempDir(), names[ih], wantSHA[ih], func(port int) {

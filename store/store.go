@@ -189,3 +189,19 @@ func storedTime(t time.Time) time.Time {
 	n, ok := nanos(t).(int64)
 	return fromNanos(sql.NullInt64{Int64: n, Valid: ok})
 }
+
+// CheckWritable takes SQLite's write lock in a transaction and rolls it
+// back, proving the database file can be written (for health checks). It
+// returns an error if the lock cannot be had within the busy timeout or
+// the file is read-only.
+func (s *Store) CheckWritable(ctx context.Context) error {
+	err := s.withTx(ctx, func(tx *sql.Tx) error {
+		// A write that changes nothing: it still needs the RESERVED lock.
+		_, err := tx.ExecContext(ctx, "UPDATE feeds SET id = id WHERE 0")
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("check database writable: %w", err)
+	}
+	return nil
+}

@@ -486,3 +486,16 @@ func TestTimeRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckWritable(t *testing.T) {
+	s := mustOpenStore(t)
+	if err := s.CheckWritable(context.Background()); err != nil {
+		t.Fatalf("writable store: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CheckWritable(context.Background()); err == nil {
+		t.Errorf("closed store: CheckWritable succeeded, want an error")
+	}
+}

@@ -19,6 +19,7 @@ type feedPage struct {
 	// scheme; it is built from podseed's own base URL only.
 	PodcastURL template.URL
 	Episodes   []feedEpisode
+	Admin      adminView
 }
 
 // feedHealth is what the pages show of a feed's polling.
@@ -95,6 +96,10 @@ func (s *Server) serveFeedPage(w http.ResponseWriter, r *http.Request, file stri
 	page := feedPage{
 		Feed: newFeedHealth(f), IndexURL: urls.Base + "/",
 		FeedURL: urls.Feed(id), TorrentFeedURL: urls.TorrentFeed(id), APIURL: urls.APIFeed(id),
+		Admin: s.adminView(w, r),
+	}
+	if page.Admin.Enabled {
+		page.Admin.RemoveFeedURL = urls.AdminRemoveFeed(id)
 	}
 	if p := urls.PodcastFeed(id); strings.HasPrefix(p, "podcast://") {
 		page.PodcastURL = template.URL(p)

@@ -17,6 +17,7 @@ type indexPage struct {
 	AnnounceURL string
 	Totals      indexTotals
 	Feeds       []indexFeed
+	Admin       adminView
 }
 
 // indexTotals sums the index: swarm counts once per torrent, however many
@@ -52,7 +53,7 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	page := indexPage{AnnounceURL: urls.Announce()}
+	page := indexPage{AnnounceURL: urls.Announce(), Admin: s.adminView(w, r)}
 	counted := map[string]bool{} // infohashes in the totals
 	for _, f := range feeds {
 		eps, err := s.catalog.ListEpisodesByFeed(ctx, f.ID)

@@ -1,7 +1,8 @@
 // Package web serves podseed over HTTP: the republished feeds, the BEP 36
 // torrent feeds, .torrent files, the built-in tracker's announce and scrape
-// endpoints, the HTML dashboard (index, feed and episode pages) and the JSON
-// API under /api/v1/ (see docs/api.md).
+// endpoints, the HTML dashboard (index, feed and episode pages), the JSON
+// API under /api/v1/ (see docs/api.md) and, with an admin token, actions
+// that add and remove feeds (admin.go).
 //
 // It reads through small interfaces it declares (Catalog, Swarm), so it can
 // be tested with real stores and fake swarms. Live swarm counts come from
@@ -55,6 +56,13 @@ type Catalog interface {
 	ListSwarmSamples(ctx context.Context, infoHash string, since time.Time) ([]store.SwarmSample, error)
 	// URLs gives the public URLs web links to.
 	URLs() URLs
+
+	// AddFeed adds a feed by URL, an absolute http or https URL that web
+	// has checked and trimmed; created is false if it existed already.
+	AddFeed(ctx context.Context, url string) (feed store.Feed, created bool, err error)
+	// RemoveFeed removes a feed with its episodes and the torrents no other
+	// feed shares; store.ErrNotFound if the feed is unknown.
+	RemoveFeed(ctx context.Context, id int64) error
 }
 
 // URLs builds podseed's public URLs from its base URL.
@@ -131,8 +139,11 @@ type Server struct {
 	tracker Tracker
 	log     *slog.Logger
 	pages   *template.Template
-	// now is the clock the charts' time windows end at.
+	// now is the clock the charts' time windows end at and admin sessions
+	// expire by.
 	now func() time.Time
+	// adminToken guards the admin actions (admin.go); "" disables them.
+	adminToken string
 }
 
 // Option configures New.
@@ -168,6 +179,12 @@ func New(catalog Catalog, swarm Swarm, tracker Tracker, log *slog.Logger, opts .
 	mux.HandleFunc("GET /api/", s.handleAPINotFound)
 	mux.HandleFunc("GET /announce", tracker.ServeAnnounce)
 	mux.HandleFunc("GET /scrape", tracker.ServeScrape)
+	// Admin actions (admin.go); every other route is read-only and public.
+	mux.HandleFunc("GET /admin/login", s.handleLoginPage)
+	mux.HandleFunc("POST /admin/login", s.handleLogin)
+	mux.HandleFunc("POST /admin/logout", s.handleLogout)
+	mux.HandleFunc("POST /admin/feeds", s.handleAddFeed)
+	mux.HandleFunc("POST /admin/feeds/{id}/delete", s.handleRemoveFeed)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))

@@ -133,12 +133,14 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 	if a.metrics, err = newMetrics(a); err != nil {
 		return nil, err
 	}
-	pages, err := web.New(catalog{a}, swarm{a.tracker}, a.tracker, cfg.Logger.With("component", "web"))
+	pages, err := web.New(catalog{a}, swarm{a.tracker}, a.tracker, cfg.Logger.With("component", "web"),
+		web.WithAdminToken(cfg.AdminToken))
 	if err != nil {
 		return nil, err
 	}
 	handler := http.NewServeMux()
 	handler.Handle("GET /metrics", promhttp.HandlerFor(a.metrics.reg, promhttp.HandlerOpts{}))
+	handler.HandleFunc("GET /healthz", a.handleHealthz)
 	handler.Handle("/", pages)
 	a.srv = &http.Server{
 		Handler: handler,
@@ -295,6 +297,7 @@ func (cmd serveCmd) run(ctx context.Context, c cli, logger *slog.Logger) error {
 		PollInterval: cmd.PollInterval, Announce: cmd.Announce, DHT: cmd.DHT, UDPTracker: cmd.UDPTracker,
 		AllowPrivateAddresses: cmd.AllowPrivate, Logger: logger,
 		IngestWorkers: cmd.IngestWorkers, MaxEnclosureBytes: cmd.MaxEnclosureBytes,
+		AdminToken: cmd.AdminToken,
 	}
 	for _, n := range cmd.AllowNets {
 		p, err := netip.ParsePrefix(strings.TrimSpace(n))

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -128,6 +129,44 @@ func (c catalog) TorrentFeedRSS(ctx context.Context, feedID int64) ([]byte, erro
 		Description: "BitTorrent enclosures of " + title + ", republished by podseed",
 		Updated:     f.LastFetchedAt,
 	}, alts)
+}
+
+// AddFeed adds a feed (web has checked the URL). A new feed is due at once:
+// the next due-feed check, within dueCheckEvery, polls it.
+func (c catalog) AddFeed(ctx context.Context, url string) (store.Feed, bool, error) {
+	return c.a.store.CreateFeed(ctx, url)
+}
+
+// RemoveFeed deletes a feed with its episodes and the torrents no other
+// feed's episodes share, and stops seeding those. Their data files stay in
+// files/ (deleting them is a later decision). A torrent the pipeline
+// records for the feed between the listing and the delete is deleted from
+// the store but seeded until the next restart.
+func (c catalog) RemoveFeed(ctx context.Context, id int64) error {
+	ts, err := c.a.store.ListTorrentsByFeed(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := c.a.store.DeleteFeed(ctx, id); err != nil {
+		return err
+	}
+	for _, t := range ts {
+		_, err := c.a.store.FindTorrentByInfoHash(ctx, t.InfoHash)
+		switch {
+		case err == nil:
+			continue // another feed's episode shares it
+		case !errors.Is(err, store.ErrNotFound):
+			// The feed is gone; the torrent is dropped at the next restart
+			// if the store no longer has it.
+			c.a.log.Error("removed feed: check torrent", "feed_id", id, "infohash", t.InfoHash, "err", err)
+			continue
+		}
+		c.a.seeding.Delete(t.InfoHash) // the tracker stops tracking it
+		if err := c.a.client.DropTorrent(t.InfoHash); err != nil {
+			c.a.log.Error("removed feed: stop seeding", "feed_id", id, "infohash", t.InfoHash, "err", err)
+		}
+	}
+	return nil
 }
 
 // swarm adapts the tracker's scrape counts to web.Swarm.

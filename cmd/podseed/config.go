@@ -45,6 +45,9 @@ type Config struct {
 	AllowPrivateAddresses bool
 	// AllowNets lists address ranges allowed despite the SSRF guard.
 	AllowNets []netip.Prefix
+	// AdminToken guards the dashboard's admin actions (add and remove
+	// feeds); "" disables them.
+	AdminToken string
 	// Logger receives every component's logs.
 	Logger *slog.Logger
 }

@@ -138,3 +138,23 @@ func TestPollBackoff(t *testing.T) {
 		t.Errorf("feeds %v (%v): failing feeds must be kept", feeds, err)
 	}
 }
+
+// TestHealthz: ok while the store and client work, 503 once the store is
+// closed.
+func TestHealthz(t *testing.T) {
+	a := openTestApp(t)
+	get := func() (int, string) {
+		rec := httptest.NewRecorder()
+		a.srv.Handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
+		return rec.Code, rec.Body.String()
+	}
+	if code, body := get(); code != http.StatusOK || body != "ok\n" {
+		t.Fatalf("healthy: got %d %q, want 200 ok", code, body)
+	}
+	if err := a.store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := get(); code != http.StatusServiceUnavailable || !strings.Contains(body, "database not writable") {
+		t.Errorf("store closed: got %d %q, want 503 database not writable", code, body)
+	}
+}

@@ -39,13 +39,15 @@ type Episode struct {
 	Attempts        int       // failed download attempts so far
 	NextAttemptAt   time.Time // when a failed episode may be retried; zero if not failed
 	InfoHash        string    // hex infohash of its torrent; "" until ready
+	Size            int64     // bytes of its torrent's file; 0 until ready
 	CreatedAt       time.Time
 }
 
 // episodeColumns selects an episodes row aliased e, for scanEpisode.
 const episodeColumns = `e.id, e.feed_id, e.guid, e.title, e.enclosure_url, e.enclosure_length,
 	e.enclosure_type, e.published_at, e.state, e.last_error, e.attempts, e.next_attempt_at,
-	COALESCE(e.info_hash, ''), e.created_at`
+	COALESCE(e.info_hash, ''),
+	COALESCE((SELECT ts.size FROM torrents ts WHERE ts.info_hash = e.info_hash), 0), e.created_at`
 
 // scanEpisode scans a row selected with episodeColumns, followed by columns
 // scanned into extra.
@@ -56,7 +58,7 @@ func scanEpisode(row rowScanner, extra ...any) (Episode, error) {
 	)
 	dest := append([]any{&e.ID, &e.FeedID, &e.GUID, &e.Title, &e.EnclosureURL, &e.EnclosureLength,
 		&e.EnclosureType, &published, &e.State, &e.LastError, &e.Attempts, &next,
-		&e.InfoHash, &createdAt}, extra...)
+		&e.InfoHash, &e.Size, &createdAt}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return Episode{}, err
 	}

@@ -111,9 +111,7 @@ func (s *Server) serveFeedPage(w http.ResponseWriter, r *http.Request, file stri
 			ID: e.ID, Title: episodeTitle(e), PageURL: urls.EpisodePage(e.ID),
 			State: string(e.State), LastError: e.LastError, Published: formatDate(e.PublishedAt),
 		}
-		if e.EnclosureLength > 0 {
-			pe.Size = formatBytes(e.EnclosureLength)
-		}
+		pe.Size = episodeSize(e)
 		if e.InfoHash != "" {
 			pe.HasTorrent = true
 			c := s.swarm.Scrape(e.InfoHash)

@@ -6,6 +6,8 @@ import (
 	"html/template"
 	"net/http"
 	"time"
+
+	"github.com/podseed/podseed/store"
 )
 
 // unhealthyAfter is the number of consecutive failed polls from which a
@@ -81,9 +83,7 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 					page.Totals.Completed += c.Completed
 				}
 			}
-			if e.EnclosureLength > 0 {
-				pe.Size = formatBytes(e.EnclosureLength)
-			}
+			pe.Size = episodeSize(e)
 			pf.Episodes = append(pf.Episodes, pe)
 		}
 		page.Feeds = append(page.Feeds, pf)
@@ -116,6 +116,18 @@ func formatTime(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format("2006-01-02 15:04:05 UTC")
+}
+
+// episodeSize is the size of the file podseed hashed, else the length the
+// feed declares, else "".
+func episodeSize(e store.Episode) string {
+	switch {
+	case e.Size > 0:
+		return formatBytes(e.Size)
+	case e.EnclosureLength > 0:
+		return formatBytes(e.EnclosureLength)
+	}
+	return ""
 }
 
 // formatBytes renders n bytes in binary units.

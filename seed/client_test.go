@@ -27,6 +27,9 @@ type clientAria2cResult struct {
 	// upload is from the seeder's first uploaded byte to its last, sampled
 	// every 10 ms; zero if not measured.
 	upload time.Duration
+	// peers is the last non-empty list of the seeder's Peers while
+	// aria2c ran.
+	peers []PeerInfo
 }
 
 // clientAria2cDownload downloads fx's torrent with aria2c into a fresh
@@ -63,6 +66,7 @@ func clientAria2cDownload(t *testing.T, fx btSeedFixture, timeout time.Duration)
 	// Sample the seeder while aria2c runs, to time the transfer apart from
 	// aria2c's start-up and shut-down.
 	var first, last time.Time
+	var peers []PeerInfo
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	var err error
@@ -79,11 +83,15 @@ wait:
 			if st.BytesUploaded >= fx.size && last.IsZero() {
 				last = time.Now()
 			}
+			if ps, _ := fx.client.Peers(fx.infoHash); len(ps) > 0 {
+				peers = ps
+			}
 		}
 	}
 	res := clientAria2cResult{
-		path: filepath.Join(dir, filepath.Base(fx.dataPath)),
-		run:  time.Since(start),
+		path:  filepath.Join(dir, filepath.Base(fx.dataPath)),
+		run:   time.Since(start),
+		peers: peers,
 	}
 	if err != nil {
 		t.Fatalf("aria2c: %v\n%s", err, out.String())
@@ -119,6 +127,17 @@ func clientCheckAria2c(t *testing.T, size int64) {
 	}
 	if st.BytesUploaded < size {
 		t.Errorf("BytesUploaded: got %d, want >= %d", st.BytesUploaded, size)
+	}
+
+	// Peers saw aria2c, on loopback, while it downloaded.
+	if len(res.peers) == 0 {
+		t.Fatal("Peers while aria2c ran: got none")
+	}
+	for _, p := range res.peers {
+		if !p.Addr.Addr().IsLoopback() || p.Addr.Port() == 0 || !strings.HasPrefix(p.ClientName, "aria2") ||
+			p.Progress < 0 || p.Progress > 1 || p.WebSeed {
+			t.Errorf("Peers while aria2c ran: got %+v, want aria2 on loopback", p)
+		}
 	}
 }
 
@@ -420,6 +439,9 @@ func TestClientAddDropLifecycle(t *testing.T) {
 	if st, ok := c.Stats(strings.ToUpper(want)); !ok || st.InfoHash != want || !st.Complete || st.Size != 300_000 {
 		t.Errorf("Stats: got %+v, %v", st, ok)
 	}
+	if ps, ok := c.Peers(want); !ok || len(ps) != 0 {
+		t.Errorf("Peers: got %+v, %v, want none, true", ps, ok)
+	}
 	if c.ListenPort() == 0 {
 		t.Error("ListenPort: got 0")
 	}
@@ -436,6 +458,9 @@ func TestClientAddDropLifecycle(t *testing.T) {
 	if _, ok := c.Stats(want); ok {
 		t.Error("Stats after drop: got ok")
 	}
+	if ps, ok := c.Peers(want); ok || ps != nil {
+		t.Errorf("Peers after drop: got %+v, %v, want nil, false", ps, ok)
+	}
 	if err := c.AddPeers(want, nil); !errors.Is(err, ErrUnknownTorrent) {
 		t.Errorf("AddPeers after drop: got %v, want ErrUnknownTorrent", err)
 	}
@@ -444,6 +469,9 @@ func TestClientAddDropLifecycle(t *testing.T) {
 	}
 	if _, ok := c.Stats("xyz"); ok {
 		t.Error("Stats with a malformed infohash: got ok")
+	}
+	if ps, ok := c.Peers("xyz"); ok || ps != nil {
+		t.Errorf("Peers with a malformed infohash: got %+v, %v, want nil, false", ps, ok)
 	}
 	if _, err := os.Stat(path); err != nil {
 		t.Errorf("data file after drop: %v", err)

@@ -49,6 +49,13 @@ type episodeTorrent struct {
 	ViaBitTorrent string
 	Samples       int
 	Chart         lineChart
+	// CompletedWindows counts completed downloads over the last 1, 7 and
+	// 30 days, from the samples (see completedSince); nil without samples.
+	CompletedWindows []completedWindow
+	// Peers are the peers connected to podseed's client now, with full
+	// addresses if FullPeerAddrs, else masked (see peerAddr).
+	Peers         []episodePeer
+	FullPeerAddrs bool
 }
 
 // bittorrentBytes estimates the bytes downloaded over BitTorrent instead of
@@ -137,6 +144,8 @@ func (s *Server) newEpisodeTorrent(ctx context.Context, urls URLs, t store.Torre
 		Seeders: c.Seeders, Leechers: c.Leechers, Completed: c.Completed,
 		Samples:       len(samples),
 		ViaBitTorrent: formatSize(bittorrentBytes(c.Completed, t.Size)),
+		Peers:         newEpisodePeers(s.catalog.Peers(ctx, t.InfoHash), s.fullPeerAddrs),
+		FullPeerAddrs: s.fullPeerAddrs,
 	}
 	if t.PieceLength > 0 {
 		et.Pieces = (t.Size + t.PieceLength - 1) / t.PieceLength
@@ -151,6 +160,7 @@ func (s *Server) newEpisodeTorrent(ctx context.Context, urls URLs, t store.Torre
 			to = latest.At
 		}
 		et.Chart = newSwarmChart(samples, samples[0].At, to)
+		et.CompletedWindows = newCompletedWindows(samples, s.now().UTC())
 	}
 	return et
 }

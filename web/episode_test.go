@@ -1,15 +1,20 @@
 package web_test
 
 import (
+	"bytes"
 	"fmt"
+	"net/http/httptest"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
 
 	"github.com/podseed/podseed/store"
+	"github.com/podseed/podseed/web"
 )
 
 // checkDefs fails the test unless each <dt> of want is in got with a <dd>
@@ -241,5 +246,146 @@ func TestEpisodePageWithoutSamples(t *testing.T) {
 	checkDefs(t, "swarm", defs(swarm), map[string]string{
 		"Seeders":             "17",
 		"Uploaded by podseed": "0 B (no samples yet)",
+	})
+}
+
+// tableRows returns the text of each <td> of each <tr> under n that has
+// any, row by row.
+func tableRows(n *html.Node) [][]string {
+	var rows [][]string
+	for _, tr := range find(n, atom.Tr) {
+		var cells []string
+		for _, td := range find(tr, atom.Td) {
+			cells = append(cells, text(td))
+		}
+		if cells != nil {
+			rows = append(rows, cells)
+		}
+	}
+	return rows
+}
+
+// episodePeers are the fake client's peers of a torrent: a Transmission
+// leecher, a qBittorrent seeder on IPv6 and a nameless peer whose IPv4
+// address came as IPv4-mapped IPv6.
+var episodePeers = []web.Peer{
+	{Addr: netip.MustParseAddrPort("203.0.113.77:51413"), ClientName: "Transmission 4.0.6", Progress: 0.25, UploadRate: 1.5 * (1 << 20)},
+	{Addr: netip.MustParseAddrPort("[2001:db8:abcd:12::5]:6881"), ClientName: "qBittorrent/4.6.5", Progress: 1},
+	{Addr: netip.MustParseAddrPort("[::ffff:198.51.100.9]:6881"), Progress: 0.5, DownloadRate: 10, UploadRate: 2048},
+}
+
+// mustAddWindowSamples records 35 days of ep3's swarm history with two
+// restarts of podseed (the tracker's Completed count back to 0), and
+// downsamples it as the hourly job would.
+func mustAddWindowSamples(t *testing.T, fx fixture) {
+	t.Helper()
+	const day = 24 * time.Hour
+	var samples []store.SwarmSample
+	for _, s := range []struct {
+		ago       time.Duration
+		completed int
+	}{
+		{35 * day, 100},
+		{29 * day, 110},       // +10 straddles the 30-day window's start
+		{20 * day, 130},       // +20
+		{10 * day, 135},       // +5
+		{6 * day, 3},          // restarted, 3 since: +3
+		{5 * day, 10},         // +7
+		{2 * day, 12},         // +2
+		{20 * time.Hour, 15},  // +3
+		{10 * time.Hour, 0},   // restarted: +0
+		{9 * time.Hour, 4},    // +4
+		{time.Hour, 9},        // +5
+		{10 * time.Minute, 9}, // +0
+	} {
+		samples = append(samples, store.SwarmSample{
+			InfoHash: fx.ready, At: sampleNow.Add(-s.ago), Seeders: 2, Leechers: 1, Completed: s.completed,
+		})
+	}
+	if err := fx.store.CreateSwarmSamples(t.Context(), samples); err != nil {
+		t.Fatal(err)
+	}
+	if err := fx.store.DownsampleSwarmSamples(t.Context(), sampleNow); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestEpisodePagePeersAndCompleted(t *testing.T) {
+	fx := mustPopulate(t, mustOpenStore(t))
+	mustAddWindowSamples(t, fx)
+	cat := newTestCatalog(fx)
+	cat.peers = map[string][]web.Peer{fx.ready: episodePeers}
+	masked := mustServe(t, cat, swarmCounts(fx), &lockedBuffer{}, atSampleNow())
+	full := mustServe(t, cat, swarmCounts(fx), &lockedBuffer{}, atSampleNow(), web.WithFullPeerAddresses())
+
+	t.Run("completed windows", func(t *testing.T) {
+		doc, _ := mustGetPage(t, masked, fmt.Sprintf("/episodes/%d", fx.ep3.ID))
+		checkDefs(t, "completed", defs(byID(t, doc, "completed-windows")), map[string]string{
+			"Last 1 day":   "9",  // 0 + 4 + 5 + 0
+			"Last 7 days":  "21", // 7 + 2 + 3 + 0 + 4 + 5 + 0
+			"Last 30 days": "49", // 20 + 5 + 3 + 21
+		})
+	})
+
+	for _, tt := range []struct {
+		name string
+		srv  *httptest.Server
+		want [][]string
+		hide []string // addresses the page must not contain
+	}{
+		{
+			name: "masked", srv: masked,
+			want: [][]string{
+				{"unknown", "198.51.100.0/24", "50.0%", "10 B/s", "2.0 KiB/s"},
+				{"Transmission 4.0.6", "203.0.113.0/24", "25.0%", "0 B/s", "1.5 MiB/s"},
+				{"qBittorrent/4.6.5", "2001:db8:abcd::/48", "100.0%", "0 B/s", "0 B/s"},
+			},
+			hide: []string{"203.0.113.77", "198.51.100.9", "2001:db8:abcd:12::5", "51413"},
+		},
+		{
+			name: "full addresses", srv: full,
+			want: [][]string{
+				{"unknown", "198.51.100.9:6881", "50.0%", "10 B/s", "2.0 KiB/s"},
+				{"Transmission 4.0.6", "203.0.113.77:51413", "25.0%", "0 B/s", "1.5 MiB/s"},
+				{"qBittorrent/4.6.5", "[2001:db8:abcd:12::5]:6881", "100.0%", "0 B/s", "0 B/s"},
+			},
+		},
+	} {
+		t.Run("peers, "+tt.name, func(t *testing.T) {
+			doc, page := mustGetPage(t, tt.srv, fmt.Sprintf("/episodes/%d", fx.ep3.ID))
+			peers := byID(t, doc, "peers")
+			var heads []string
+			for _, th := range find(peers, atom.Th) {
+				heads = append(heads, text(th))
+			}
+			if want := []string{"Client", "Address", "Progress", "Down", "Up"}; !slices.Equal(heads, want) {
+				t.Errorf("peer table head: got %q, want %q", heads, want)
+			}
+			if got := tableRows(peers); !slices.EqualFunc(got, tt.want, slices.Equal) {
+				t.Errorf("peer rows: got %q, want %q", got, tt.want)
+			}
+			for _, h := range tt.hide {
+				if bytes.Contains(page, []byte(h)) {
+					t.Errorf("page contains the full address part %q", h)
+				}
+			}
+		})
+	}
+
+	t.Run("no peers", func(t *testing.T) {
+		doc, _ := mustGetPage(t, masked, fmt.Sprintf("/episodes/%d", fx.ep4.ID))
+		peers := byID(t, doc, "peers")
+		if n := len(find(peers, atom.Table)); n != 0 {
+			t.Errorf("got %d peer tables, want none", n)
+		}
+		if got, want := text(peers), "Peers No peers connected."; got != want {
+			t.Errorf("peers section: got %q, want %q", got, want)
+		}
+		// Ep. 4 has no samples: no windows either.
+		for d := range doc.Descendants() {
+			if attr(d, "id") == "completed-windows" {
+				t.Error("a torrent without samples has completed windows")
+			}
+		}
 	})
 }

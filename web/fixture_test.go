@@ -272,6 +272,8 @@ type testCatalog struct {
 	// magnet, if set, replaces Magnet's answer: "" as for an unreadable
 	// metainfo, or something that is not a magnet URI.
 	magnet func(infoHash string) string
+	// peers are the connected peers by infohash; read-only once serving.
+	peers map[string][]web.Peer
 }
 
 var _ web.Catalog = (*testCatalog)(nil)
@@ -396,6 +398,11 @@ func (c *testCatalog) ListSwarmSamples(ctx context.Context, infoHash string, sin
 		return nil, err
 	}
 	return c.store.ListSwarmSamples(ctx, infoHash, since)
+}
+
+// Peers returns the canned peers of a torrent.
+func (c *testCatalog) Peers(_ context.Context, infoHash string) []web.Peer {
+	return c.peers[infoHash]
 }
 
 // Magnet builds a magnet URI the way seed.Magnet does: infohash, name,

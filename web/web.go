@@ -54,6 +54,11 @@ type Catalog interface {
 	// ListSwarmSamples returns a torrent's swarm samples at or after since
 	// (zero: all), oldest first; none for an unknown torrent.
 	ListSwarmSamples(ctx context.Context, infoHash string, since time.Time) ([]store.SwarmSample, error)
+	// Peers returns the peers connected to podseed's client for a hex
+	// infohash, with full addresses (web masks them); none for an unknown
+	// torrent. It asks the torrent client, briefly, on every episode page
+	// view.
+	Peers(ctx context.Context, infoHash string) []Peer
 	// URLs gives the public URLs web links to.
 	URLs() URLs
 
@@ -144,6 +149,9 @@ type Server struct {
 	now func() time.Time
 	// adminToken guards the admin actions (admin.go); "" disables them.
 	adminToken string
+	// fullPeerAddrs shows peers' full addresses instead of their
+	// networks (WithFullPeerAddresses).
+	fullPeerAddrs bool
 }
 
 // Option configures New.

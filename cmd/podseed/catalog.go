@@ -41,6 +41,23 @@ func (c catalog) ListSwarmSamples(ctx context.Context, infoHash string, since ti
 	return c.a.store.ListSwarmSamples(ctx, infoHash, since)
 }
 
+// Peers lists the client's peer connections for a torrent; none if the
+// client is not seeding it.
+func (c catalog) Peers(_ context.Context, infoHash string) []web.Peer {
+	ps, ok := c.a.client.Peers(infoHash)
+	if !ok {
+		return nil
+	}
+	peers := make([]web.Peer, 0, len(ps))
+	for _, p := range ps {
+		peers = append(peers, web.Peer{
+			Addr: p.Addr, ClientName: p.ClientName, Progress: p.Progress,
+			DownloadRate: p.DownloadRate, UploadRate: p.UploadRate, WebSeed: p.WebSeed,
+		})
+	}
+	return peers
+}
+
 // TorrentFile returns the stored metainfo with podseed's current announce
 // list; the infohash does not change.
 func (c catalog) TorrentFile(ctx context.Context, infoHash string) ([]byte, error) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -111,12 +112,32 @@ type Alternate struct {
 // tokenised (for example truncated input, which fails with an
 // *xml.SyntaxError), has no root element, or is in an unsupported encoding
 // such as UTF-16.
-func RewriteFeed(original []byte, alts []Alternate) ([]byte, error) {
-	edits, err := planRewrite(original, alts)
+func RewriteFeed(original []byte, alts []Alternate, opts ...Option) ([]byte, error) {
+	edits, err := planRewrite(original, alts, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("rewrite feed: %w", err)
 	}
 	return applyEdits(original, edits), nil
+}
+
+// Option adjusts RewriteFeed.
+type Option func(*rewriteOptions)
+
+type rewriteOptions struct {
+	base *url.URL // resolves relative enclosure URLs; nil = none
+}
+
+// WithBaseURL makes RewriteFeed resolve relative enclosure URLs in the feed
+// against base (the feed's own URL, RFC 3986 §5.2) before matching them
+// with Alternate.EnclosureURL, which feed parsers report resolved. Items
+// without a <guid> and with a relative enclosure URL match only with it. An
+// unparsable or relative base is ignored.
+func WithBaseURL(base string) Option {
+	return func(o *rewriteOptions) {
+		if u, err := url.Parse(base); err == nil && u.IsAbs() {
+			o.base = u
+		}
+	}
 }
 
 // edit is text to insert into the original feed at byte offset off.
@@ -163,7 +184,11 @@ type itemState struct {
 
 // planRewrite reads original and returns the insertions RewriteFeed makes,
 // in increasing offset order; none for a feed that is not RSS.
-func planRewrite(original []byte, alts []Alternate) ([]edit, error) {
+func planRewrite(original []byte, alts []Alternate, opts ...Option) ([]edit, error) {
+	var o rewriteOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	src, err := readSource(original)
 	if err != nil {
 		return nil, err
@@ -259,7 +284,7 @@ func planRewrite(original []byte, alts []Alternate) ([]edit, error) {
 			case depth == 3 && item != nil:
 				item.inGUID = false
 			case depth == 2 && item != nil:
-				a := item.match(byGUID, byURL)
+				a := item.match(byGUID, byURL, o.base)
 				it := item
 				item = nil
 				if a == nil || src.work[end-2] == '/' { // no match, or <item/>
@@ -299,8 +324,9 @@ func indexAlternates(alts []Alternate) (byGUID, byURL map[string]*Alternate) {
 	return byGUID, byURL
 }
 
-// match returns the Alternate for the item: by GUID, else by enclosure URL.
-func (it *itemState) match(byGUID, byURL map[string]*Alternate) *Alternate {
+// match returns the Alternate for the item: by GUID, else by enclosure URL
+// as written or, when relative, resolved against base (if not nil).
+func (it *itemState) match(byGUID, byURL map[string]*Alternate, base *url.URL) *Alternate {
 	if g := strings.TrimSpace(string(it.guid)); g != "" {
 		if a := byGUID[g]; a != nil {
 			return a
@@ -309,6 +335,11 @@ func (it *itemState) match(byGUID, byURL map[string]*Alternate) *Alternate {
 	for _, u := range it.urls {
 		if a := byURL[u]; a != nil {
 			return a
+		}
+		if ref, err := url.Parse(u); base != nil && err == nil && !ref.IsAbs() {
+			if a := byURL[base.ResolveReference(ref).String()]; a != nil {
+				return a
+			}
 		}
 	}
 	return nil

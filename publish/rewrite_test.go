@@ -1,6 +1,7 @@
 package publish
 
 import (
+	"bytes"
 	"encoding/xml"
 	"errors"
 	"strconv"
@@ -225,5 +226,35 @@ func TestRewriteFeedErrors(t *testing.T) {
 	_, err := RewriteFeed([]byte(`<rss><channel><item>`), nil)
 	if _, ok := errors.AsType[*xml.SyntaxError](err); !ok {
 		t.Errorf("truncated feed: got %v, want an *xml.SyntaxError", err)
+	}
+}
+
+// TestRewriteFeedRelativeEnclosure: an item with no <guid> and a relative
+// enclosure URL matches the Alternate whose EnclosureURL is that URL
+// resolved against the feed URL, but only given WithBaseURL.
+func TestRewriteFeedRelativeEnclosure(t *testing.T) {
+	feed := []byte(`<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>` +
+		`<item><title>Episode</title><enclosure url="media/ep1.mp3" type="audio/mpeg"/></item></channel></rss>`)
+	alts := []Alternate{{EnclosureURL: "https://example.com/podcast/media/ep1.mp3", Type: "audio/mpeg",
+		Length: 10, TorrentURL: "http://seed.example/torrents/ab.torrent", InfoHash: "ab"}}
+	tests := []struct {
+		name string
+		opts []Option
+		want int
+	}{
+		{"without base", nil, 0},
+		{"with base", []Option{WithBaseURL("https://example.com/podcast/feed.xml")}, 1},
+		{"relative base ignored", []Option{WithBaseURL("/podcast/feed.xml")}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := RewriteFeed(feed, alts, tt.opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := bytes.Count(out, []byte("<podcast:alternateEnclosure ")); got != tt.want {
+				t.Errorf("got %d alternate enclosures, want %d:\n%s", got, tt.want, out)
+			}
+		})
 	}
 }

@@ -124,7 +124,9 @@ func (c catalog) FeedRSS(ctx context.Context, feedID int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return publish.RewriteFeed(f.Body, alts)
+	// Items without a GUID match by enclosure URL, which feed.Parse resolved
+	// against the feed URL.
+	return publish.RewriteFeed(f.Body, alts, publish.WithBaseURL(f.URL))
 }
 
 // TorrentFeedRSS is the BEP 36 style torrent feed of one podcast.

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/anacrolix/torrent/bencode"
@@ -73,6 +74,9 @@ type Tracker struct {
 	// udpSecret keys the HMAC that makes BEP 15 connection IDs.
 	udpSecret [32]byte
 
+	// counters are the cumulative request counts that Stats reports.
+	counters trackerCounters
+
 	mu        sync.Mutex
 	swarms    map[[20]byte]*trackerSwarm
 	nextSweep time.Time // when to sweep every swarm, not only the one announced to
@@ -88,6 +92,39 @@ type SwarmCounts struct {
 	// most one per peer: a "completed" event, or a peer first seen with
 	// left>0 announcing left=0 (also when stopping).
 	Completed int
+}
+
+// TrackerStats are a tracker's cumulative request counts since it was made,
+// by transport.
+type TrackerStats struct {
+	// HTTPAnnounces and UDPAnnounces are announces answered with peers.
+	HTTPAnnounces, UDPAnnounces uint64
+	// HTTPScrapes and UDPScrapes are scrapes answered with counts.
+	HTTPScrapes, UDPScrapes uint64
+	// Failures are requests over either transport refused with a BEP 3
+	// "failure reason" or a BEP 15 error: malformed, for a torrent not
+	// Allowed, or with an expired UDP connection ID. Requests with the
+	// wrong HTTP method, UDP connects and dropped datagrams are not
+	// counted anywhere.
+	Failures uint64
+}
+
+// trackerCounters back TrackerStats; they are atomic so that handlers
+// need not take the tracker's lock to count.
+type trackerCounters struct {
+	httpAnnounces, udpAnnounces atomic.Uint64
+	httpScrapes, udpScrapes     atomic.Uint64
+	failures                    atomic.Uint64
+}
+
+// Stats returns the tracker's cumulative request counts.
+func (t *Tracker) Stats() TrackerStats {
+	c := &t.counters
+	return TrackerStats{
+		HTTPAnnounces: c.httpAnnounces.Load(), UDPAnnounces: c.udpAnnounces.Load(),
+		HTTPScrapes: c.httpScrapes.Load(), UDPScrapes: c.udpScrapes.Load(),
+		Failures: c.failures.Load(),
+	}
 }
 
 // NewTracker returns an empty Tracker.
@@ -174,6 +211,7 @@ func (t *Tracker) ServeAnnounce(w http.ResponseWriter, r *http.Request) {
 		t.writeFailure(w, r, err)
 		return
 	}
+	t.counters.httpAnnounces.Add(1)
 	trackerWriteBencode(w, t.announce(req))
 }
 
@@ -427,6 +465,7 @@ func (t *Tracker) ServeScrape(w http.ResponseWriter, r *http.Request) {
 		}
 		files[string(ih[:])] = trackerScrapeFileOf(c)
 	}
+	t.counters.httpScrapes.Add(1)
 	trackerWriteBencode(w, map[string]any{"files": files})
 }
 
@@ -474,6 +513,7 @@ func (t *Tracker) writeFailure(w http.ResponseWriter, r *http.Request, err error
 	if errors.As(err, &te) {
 		reason = te.reason
 	}
+	t.counters.failures.Add(1)
 	t.logger.Debug("tracker request refused", "path", r.URL.Path, "remote_addr", r.RemoteAddr, "reason", reason)
 	trackerWriteBencode(w, map[string]any{"failure reason": reason})
 }

@@ -220,6 +220,14 @@ func (t *Tracker) udpReply(pkt []byte, from netip.AddrPort) []byte {
 	default:
 		err = trackerFailf("unknown action %d", action)
 	}
+	switch {
+	case err != nil:
+		t.counters.failures.Add(1)
+	case action == trackerUDPActionAnnounce:
+		t.counters.udpAnnounces.Add(1)
+	default:
+		t.counters.udpScrapes.Add(1)
+	}
 	if err != nil {
 		reason := "internal error"
 		var te *trackerError

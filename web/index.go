@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"html/template"
+	"math"
 	"net/http"
 	"time"
 
@@ -18,6 +19,7 @@ const unhealthyAfter = 3
 type indexPage struct {
 	AnnounceURL string
 	Totals      indexTotals
+	Delivery    indexDelivery
 	Feeds       []indexFeed
 	Admin       adminView
 }
@@ -27,6 +29,66 @@ type indexPage struct {
 type indexTotals struct {
 	Feeds, Episodes              int
 	Seeders, Leechers, Completed int
+}
+
+// indexDelivery sums the swarm history of every torrent: downloads
+// completed in each of completedWindows, and an estimate of the bytes
+// BitTorrent delivered next to what podseed itself uploaded.
+type indexDelivery struct {
+	CompletedWindows []completedWindow
+	// ViaBitTorrent is Σ (downloads completed in the last 30 days × the
+	// file's size), as bittorrentBytes estimates it per torrent.
+	ViaBitTorrent string
+	// Uploaded is Σ the latest sample's BytesUploaded within 30 days.
+	Uploaded string
+}
+
+// deliveryDays is the window, in days, of the index's byte estimates; it
+// is also how far back the index reads swarm samples.
+const deliveryDays = 30
+
+// deliverySums accumulates indexDelivery over torrents.
+type deliverySums struct {
+	completed     []int // by completedWindows
+	viaBitTorrent int64
+	uploaded      int64
+}
+
+// add counts one torrent of size bytes with its samples, oldest first.
+func (d *deliverySums) add(samples []store.SwarmSample, size int64, now time.Time) {
+	if d.completed == nil {
+		d.completed = make([]int, len(completedWindows))
+	}
+	for i, w := range newCompletedWindows(samples, now) {
+		d.completed[i] += w.Completed
+		if w.Days == deliveryDays {
+			d.viaBitTorrent = addSaturating(d.viaBitTorrent, bittorrentBytes(w.Completed, size))
+		}
+	}
+	if n := len(samples); n > 0 {
+		d.uploaded = addSaturating(d.uploaded, max(samples[n-1].BytesUploaded, 0))
+	}
+}
+
+func (d *deliverySums) view() indexDelivery {
+	v := indexDelivery{ViaBitTorrent: formatSize(d.viaBitTorrent), Uploaded: formatSize(d.uploaded)}
+	for i, days := range completedWindows {
+		w := completedWindow{Days: days}
+		if d.completed != nil {
+			w.Completed = d.completed[i]
+		}
+		v.CompletedWindows = append(v.CompletedWindows, w)
+	}
+	return v
+}
+
+// addSaturating adds two non-negative numbers, saturating instead of
+// overflowing.
+func addSaturating(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
 }
 
 type indexFeed struct {
@@ -57,6 +119,9 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 	}
 	page := indexPage{AnnounceURL: urls.Announce(), Admin: s.adminView(w, r)}
 	counted := map[string]bool{} // infohashes in the totals
+	now := s.now().UTC()
+	since := now.Add(-deliveryDays * 24 * time.Hour)
+	var delivery deliverySums
 	for _, f := range feeds {
 		eps, err := s.catalog.ListEpisodesByFeed(ctx, f.ID)
 		if err != nil {
@@ -81,6 +146,12 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 					page.Totals.Seeders += c.Seeders
 					page.Totals.Leechers += c.Leechers
 					page.Totals.Completed += c.Completed
+					samples, err := s.catalog.ListSwarmSamples(ctx, e.InfoHash, since)
+					if err != nil {
+						s.writeError(w, r, err)
+						return
+					}
+					delivery.add(samples, e.Size, now)
 				}
 			}
 			pe.Size = episodeSize(e)
@@ -88,6 +159,7 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 		}
 		page.Feeds = append(page.Feeds, pf)
 	}
+	page.Delivery = delivery.view()
 	s.render(w, r, "index", page)
 }
 

@@ -470,3 +470,76 @@ func TestIndexTotalsShareTorrents(t *testing.T) {
 		t.Errorf("Ep. 1 row: got %q, want %q", got, want)
 	}
 }
+
+// TestIndexDelivery: the index sums every torrent's swarm history into
+// completed downloads per window and the byte estimates.
+func TestIndexDelivery(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		samples bool
+		want    []string
+	}{
+		{
+			name: "no samples",
+			want: []string{
+				"Completed downloads: last 1 day 0 · 7 days 0 · 30 days 0",
+				"Delivered via BitTorrent (estimate): 0 B · Uploaded by podseed: 0 B",
+			},
+		},
+		{
+			// fx.ready (40000 bytes): Completed 180 + 4i over 14 samples,
+			// 12 of them within 24 hours: 44 in a day, 52 in 7 and 30
+			// days; uploaded 14 × 1000003. fx.readyNewer (70000 bytes):
+			// Completed 0, 1, 2 within the hour; uploaded 140000.
+			name:    "samples",
+			samples: true,
+			want: []string{
+				"Completed downloads: last 1 day 46 · 7 days 54 · 30 days 54",
+				// 52 × 40000 + 2 × 70000; 14000042 + 140000.
+				"Delivered via BitTorrent (estimate): 2.1 MiB (2220000 bytes) · Uploaded by podseed: 13.5 MiB (14140042 bytes)",
+				"podseed cannot see what the origin served as web seed",
+			},
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			fx := mustPopulate(t, mustOpenStore(t))
+			if tt.samples {
+				mustAddSamples(t, fx)
+			}
+			srv := mustServe(t, newTestCatalog(fx), swarmCounts(fx), &lockedBuffer{}, atSampleNow())
+			resp, page := mustDo(t, srv, http.MethodGet, "/", nil)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("GET /: got status %d, want 200", resp.StatusCode)
+			}
+			checkWellFormed(t, page)
+			doc, _ := parseIndex(t, page)
+			txt := text(doc)
+			for _, want := range tt.want {
+				if !strings.Contains(txt, want) {
+					t.Errorf("page text lacks %q:\n%s", want, txt)
+				}
+			}
+		})
+	}
+}
+
+// TestIndexDeliverySharedTorrent: a torrent two episodes share counts once.
+func TestIndexDeliverySharedTorrent(t *testing.T) {
+	st := mustOpenStore(t)
+	fx := mustPopulate(t, st)
+	shared, err := st.FindTorrentByInfoHash(context.Background(), fx.ready)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared.EpisodeID = fx.ep1.ID
+	if err := st.CreateTorrent(context.Background(), shared); err != nil {
+		t.Fatal(err)
+	}
+	mustAddSamples(t, fx)
+	srv := mustServe(t, newTestCatalog(fx), swarmCounts(fx), &lockedBuffer{}, atSampleNow())
+	_, page := mustDo(t, srv, http.MethodGet, "/", nil)
+	doc, _ := parseIndex(t, page)
+	if want := "Completed downloads: last 1 day 46 · 7 days 54 · 30 days 54"; !strings.Contains(text(doc), want) {
+		t.Errorf("page text lacks %q:\n%s", want, text(doc))
+	}
+}

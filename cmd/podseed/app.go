@@ -113,10 +113,16 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 			return nil, err
 		}
 	}
-	a.tracker = seed.NewTracker(seed.TrackerConfig{Allowed: func(ih [20]byte) bool {
-		_, ok := a.seeding.Load(fmt.Sprintf("%x", ih))
-		return ok
-	}})
+	// An open tracker (Allowed nil) serves any infohash; by default it
+	// serves only the torrents podseed seeds.
+	var allowed func([20]byte) bool
+	if !cfg.OpenTracker {
+		allowed = func(ih [20]byte) bool {
+			_, ok := a.seeding.Load(fmt.Sprintf("%x", ih))
+			return ok
+		}
+	}
+	a.tracker = seed.NewTracker(seed.TrackerConfig{Allowed: allowed})
 	a.client, err = seed.NewClient(seed.ClientConfig{
 		DataDir:    cfg.DataDir,
 		ListenHost: cfg.BTListenHost,
@@ -297,7 +303,7 @@ func (cmd serveCmd) run(ctx context.Context, c cli, logger *slog.Logger) error {
 		PollInterval: cmd.PollInterval, Announce: cmd.Announce, DHT: cmd.DHT, UDPTracker: cmd.UDPTracker,
 		AllowPrivateAddresses: cmd.AllowPrivate, Logger: logger,
 		IngestWorkers: cmd.IngestWorkers, MaxEnclosureBytes: cmd.MaxEnclosureBytes,
-		AdminToken: cmd.AdminToken,
+		AdminToken: cmd.AdminToken, OpenTracker: cmd.OpenTracker,
 	}
 	for _, n := range cmd.AllowNets {
 		p, err := netip.ParsePrefix(strings.TrimSpace(n))

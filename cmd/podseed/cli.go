@@ -46,6 +46,7 @@ type serveCmd struct {
 	MaxEnclosureBytes int64         `name:"max-enclosure-bytes" env:"PODSEED_MAX_ENCLOSURE_BYTES" default:"4294967296" help:"Largest enclosure podseed downloads, in bytes."`
 	AllowNets         []string      `name:"allow-net" env:"PODSEED_ALLOW_NET" sep:"," help:"Address ranges (CIDR, comma-separated) allowed despite the SSRF guard, e.g. 192.168.1.0/24."`
 	AdminToken        string        `name:"admin-token" env:"PODSEED_ADMIN_TOKEN" help:"Secret that enables adding and removing feeds from the dashboard (login form or Authorization: Bearer); unset disables them. Prefer the environment variable: flags show in ps."`
+	OpenTracker       bool          `name:"open-tracker" env:"PODSEED_OPEN_TRACKER" help:"Let the built-in tracker serve any infohash, not only the torrents podseed seeds."`
 }
 
 type addCmd struct {

@@ -48,6 +48,9 @@ type Config struct {
 	// AdminToken guards the dashboard's admin actions (add and remove
 	// feeds); "" disables them.
 	AdminToken string
+	// OpenTracker makes the built-in tracker serve any infohash instead of
+	// only the torrents podseed seeds.
+	OpenTracker bool
 	// Logger receives every component's logs.
 	Logger *slog.Logger
 }

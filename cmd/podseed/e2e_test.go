@@ -266,6 +266,14 @@ func TestEndToEnd(t *testing.T) {
 		waitFor(t, 10*time.Second, "the tracker to count the completed download", func() bool {
 			return app.tracker.Scrape(ih).Completed >= 1
 		})
+		// podseed's client and aria2c both announced over HTTP.
+		m := regexp.MustCompile(`(?m)^podseed_tracker_announces_total\{transport="http"\} (\d+)$`).
+			FindStringSubmatch(string(httpGet(t, urls.Base+"/metrics")))
+		if m == nil {
+			t.Errorf("/metrics lacks podseed_tracker_announces_total{transport=\"http\"}")
+		} else if n, _ := strconv.Atoi(m[1]); n < 2 {
+			t.Errorf("HTTP announces %d, want ≥ 2 (podseed and aria2c)", n)
+		}
 		app.sampleSwarms(ctx)
 		latest, err := app.Store().LatestSwarmSamples(ctx)
 		if err != nil {

@@ -87,10 +87,15 @@ var (
 	descComplete = prometheus.NewDesc("podseed_swarm_completed_total", "Completed downloads reported to the built-in tracker since start.", nil, nil)
 	descUploaded = prometheus.NewDesc("podseed_uploaded_bytes_total", "Piece data bytes podseed uploaded to peers since start.", nil, nil)
 	descPeers    = prometheus.NewDesc("podseed_peers_connected", "Peers connected to podseed's torrent client.", nil, nil)
+
+	descTrackerAnnounces = prometheus.NewDesc("podseed_tracker_announces_total", "Announces the built-in tracker answered since start, by transport (http, udp).", []string{"transport"}, nil)
+	descTrackerScrapes   = prometheus.NewDesc("podseed_tracker_scrapes_total", "Scrapes the built-in tracker answered since start, by transport (http, udp).", []string{"transport"}, nil)
+	descTrackerFailures  = prometheus.NewDesc("podseed_tracker_failures_total", "Tracker requests refused (malformed, unregistered torrent, expired UDP connection ID) since start.", nil, nil)
 )
 
 func (c swarmCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descTorrents, descSeeders, descLeechers, descComplete, descUploaded, descPeers} {
+	for _, d := range []*prometheus.Desc{descTorrents, descSeeders, descLeechers, descComplete, descUploaded, descPeers,
+		descTrackerAnnounces, descTrackerScrapes, descTrackerFailures} {
 		ch <- d
 	}
 }
@@ -117,4 +122,11 @@ func (c swarmCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descComplete, prometheus.CounterValue, float64(completed))
 	ch <- prometheus.MustNewConstMetric(descUploaded, prometheus.CounterValue, float64(uploaded))
 	ch <- prometheus.MustNewConstMetric(descPeers, prometheus.GaugeValue, float64(peers))
+
+	ts := c.a.tracker.Stats()
+	ch <- prometheus.MustNewConstMetric(descTrackerAnnounces, prometheus.CounterValue, float64(ts.HTTPAnnounces), "http")
+	ch <- prometheus.MustNewConstMetric(descTrackerAnnounces, prometheus.CounterValue, float64(ts.UDPAnnounces), "udp")
+	ch <- prometheus.MustNewConstMetric(descTrackerScrapes, prometheus.CounterValue, float64(ts.HTTPScrapes), "http")
+	ch <- prometheus.MustNewConstMetric(descTrackerScrapes, prometheus.CounterValue, float64(ts.UDPScrapes), "udp")
+	ch <- prometheus.MustNewConstMetric(descTrackerFailures, prometheus.CounterValue, float64(ts.Failures))
 }

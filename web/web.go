@@ -282,7 +282,10 @@ func (s *Server) serveFeedRSS(w http.ResponseWriter, r *http.Request, file strin
 		s.writeError(w, r, err)
 		return
 	}
-	serveXML(w, r, "application/rss+xml; charset=utf-8", body)
+	// No charset parameter: the republished feed keeps the publisher's
+	// bytes and XML declaration, which then names the encoding (RFC 7303
+	// §3.2; an ISO-8859-1 feed served as charset=utf-8 would be misread).
+	serveXML(w, r, "application/rss+xml", body)
 }
 
 func (s *Server) handleTorrentFeed(w http.ResponseWriter, r *http.Request) {

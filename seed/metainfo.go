@@ -181,28 +181,40 @@ func metainfoAnnounce(tiers [][]string) (string, metainfo.AnnounceList) {
 // dictionary is copied byte for byte, so the infohash is unchanged, and other
 // keys (url-list, created by, …) are kept.
 func WithAnnounceList(mi []byte, announceList [][]string) ([]byte, error) {
-	var d map[string]bencode.Bytes
-	if err := bencode.Unmarshal(mi, &d); err != nil {
-		return nil, fmt.Errorf("replace announce list: decode metainfo: %w", err)
-	}
-	if len(d["info"]) == 0 {
-		return nil, errors.New("replace announce list: metainfo has no info dictionary")
-	}
-	delete(d, "announce")
-	delete(d, "announce-list")
-	announce, list := metainfoAnnounce(announceList)
-	if announce != "" {
+	return metainfoEdit(mi, "replace announce list", func(d map[string]bencode.Bytes) error {
+		delete(d, "announce")
+		delete(d, "announce-list")
+		announce, list := metainfoAnnounce(announceList)
+		if announce == "" {
+			return nil
+		}
 		var err error
 		if d["announce"], err = bencode.Marshal(announce); err != nil {
-			return nil, fmt.Errorf("replace announce list: %w", err)
+			return err
 		}
-		if d["announce-list"], err = bencode.Marshal(list); err != nil {
-			return nil, fmt.Errorf("replace announce list: %w", err)
-		}
+		d["announce-list"], err = bencode.Marshal(list)
+		return err
+	})
+}
+
+// metainfoEdit decodes the top-level dictionary of the bencoded metainfo
+// mi, lets edit change keys outside `info`, and encodes it again. The info
+// dictionary is copied byte for byte, so the infohash is unchanged. what
+// names the operation in errors.
+func metainfoEdit(mi []byte, what string, edit func(d map[string]bencode.Bytes) error) ([]byte, error) {
+	var d map[string]bencode.Bytes
+	if err := bencode.Unmarshal(mi, &d); err != nil {
+		return nil, fmt.Errorf("%s: decode metainfo: %w", what, err)
+	}
+	if len(d["info"]) == 0 {
+		return nil, fmt.Errorf("%s: metainfo has no info dictionary", what)
+	}
+	if err := edit(d); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	b, err := bencode.Marshal(d)
 	if err != nil {
-		return nil, fmt.Errorf("replace announce list: encode metainfo: %w", err)
+		return nil, fmt.Errorf("%s: encode metainfo: %w", what, err)
 	}
 	return b, nil
 }

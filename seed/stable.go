@@ -385,18 +385,9 @@ func stableNewClient() (*http.Client, *http.Transport) {
 // found unstable. The info dictionary is copied byte for byte, so the
 // infohash is unchanged, and other keys (announce, created by, …) are kept.
 func WithoutWebSeeds(mi []byte) ([]byte, error) {
-	var d map[string]bencode.Bytes
-	if err := bencode.Unmarshal(mi, &d); err != nil {
-		return nil, fmt.Errorf("remove web seeds: decode metainfo: %w", err)
-	}
-	if len(d["info"]) == 0 {
-		return nil, errors.New("remove web seeds: metainfo has no info dictionary")
-	}
-	delete(d, "url-list")
-	delete(d, "httpseeds")
-	b, err := bencode.Marshal(d)
-	if err != nil {
-		return nil, fmt.Errorf("remove web seeds: encode metainfo: %w", err)
-	}
-	return b, nil
+	return metainfoEdit(mi, "remove web seeds", func(d map[string]bencode.Bytes) error {
+		delete(d, "url-list")
+		delete(d, "httpseeds")
+		return nil
+	})
 }

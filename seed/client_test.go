@@ -162,47 +162,7 @@ func TestClientTransmission(t *testing.T) {
 	bin := btRequireBinary(t, "transmission-cli")
 	fx := btMustSeed(t, 8<<20)
 
-	home := t.TempDir()
-	configDir := filepath.Join(home, "config")
-	dlDir := filepath.Join(home, "download")
-	for _, d := range []string{configDir, dlDir} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	port := clientFreeTCPPort(t)
-	settings, err := json.Marshal(map[string]any{
-		"dht-enabled":             false,
-		"lpd-enabled":             false,
-		"pex-enabled":             false,
-		"utp-enabled":             false,
-		"port-forwarding-enabled": false,
-		"bind-address-ipv4":       "127.0.0.1",
-		"bind-address-ipv6":       "::1",
-		"peer-port":               port,
-		"rpc-enabled":             false,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(configDir, "settings.json"), settings, 0o644); err != nil {
-		t.Fatal(err)
-	}
-
-	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "-g", configDir, "-w", dlDir, "-p", strconv.Itoa(port), "-M", fx.torrentPath)
-	cmd.Env = append(os.Environ(), "HOME="+home)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// transmission-cli keeps seeding after it completes: stop it ourselves.
-	defer func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	}()
+	dlDir, port := btStartTransmission(t, bin, fx.torrentPath)
 
 	peer := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port))
 	// Dial once transmission has announced "started" (it has verified its
@@ -222,6 +182,59 @@ func TestClientTransmission(t *testing.T) {
 	})
 	elapsed := time.Since(start)
 	t.Logf("transmission downloaded %d MiB in %v", fx.size>>20, elapsed.Round(time.Millisecond))
+}
+
+// btStartTransmission starts transmission-cli (bin) on torrentPath with
+// DHT, LPD, PEX, uTP and port forwarding off, bound to loopback, in a
+// fresh HOME. It returns the download directory and transmission's peer
+// port. transmission-cli keeps seeding after it completes, so a cleanup
+// stops it (and logs its output if the test failed).
+func btStartTransmission(t *testing.T, bin, torrentPath string) (dlDir string, port int) {
+	t.Helper()
+	home := t.TempDir()
+	configDir := filepath.Join(home, "config")
+	dlDir = filepath.Join(home, "download")
+	for _, d := range []string{configDir, dlDir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	port = clientFreeTCPPort(t)
+	settings, err := json.Marshal(map[string]any{
+		"dht-enabled":             false,
+		"lpd-enabled":             false,
+		"pex-enabled":             false,
+		"utp-enabled":             false,
+		"port-forwarding-enabled": false,
+		"bind-address-ipv4":       "127.0.0.1",
+		"bind-address-ipv6":       "::1",
+		"peer-port":               port,
+		"rpc-enabled":             false,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(configDir, "settings.json"), settings, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	cmd := exec.CommandContext(ctx, bin, "-g", configDir, "-w", dlDir, "-p", strconv.Itoa(port), "-M", torrentPath)
+	cmd.Env = append(os.Environ(), "HOME="+home)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		cancel()
+		if t.Failed() {
+			t.Logf("transmission-cli output:\n%s", out.String())
+		}
+	})
+	return dlDir, port
 }
 
 func clientFreeTCPPort(t *testing.T) int {

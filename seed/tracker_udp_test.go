@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -14,10 +13,8 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -894,49 +891,7 @@ func TestTrackerUDPTransmission(t *testing.T) {
 		return tr.Scrape(ih).Seeders >= 1
 	})
 
-	home := t.TempDir()
-	configDir := filepath.Join(home, "config")
-	dlDir := filepath.Join(home, "download")
-	for _, d := range []string{configDir, dlDir} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	port := clientFreeTCPPort(t)
-	settings, err := json.Marshal(map[string]any{
-		"dht-enabled":             false,
-		"lpd-enabled":             false,
-		"pex-enabled":             false,
-		"utp-enabled":             false,
-		"port-forwarding-enabled": false,
-		"bind-address-ipv4":       "127.0.0.1",
-		"bind-address-ipv6":       "::1",
-		"peer-port":               port,
-		"rpc-enabled":             false,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(configDir, "settings.json"), settings, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "-g", configDir, "-w", dlDir, "-p", strconv.Itoa(port), "-M", torrentPath)
-	cmd.Env = append(os.Environ(), "HOME="+home)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// transmission-cli keeps seeding after it completes: stop it ourselves.
-	defer func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("transmission-cli output:\n%s", out.String())
-		}
-	}()
+	dlDir, port := btStartTransmission(t, bin, torrentPath)
 
 	// The leecher the tracker has seen is transmission, at its peer port.
 	var leecher netip.AddrPort

@@ -101,21 +101,17 @@ func (c swarmCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c swarmCollector) Collect(ch chan<- prometheus.Metric) {
-	var torrents, seeders, leechers, completed, peers int
+	samples := c.a.swarmSnapshot(time.Now())
+	torrents := len(samples)
+	var seeders, leechers, completed, peers int
 	var uploaded int64
-	c.a.seeding.Range(func(k, _ any) bool {
-		ih := k.(string)
-		torrents++
-		s := c.a.tracker.Scrape(ih)
+	for _, s := range samples {
 		seeders += s.Seeders
 		leechers += s.Leechers
 		completed += s.Completed
-		if st, ok := c.a.client.Stats(ih); ok {
-			uploaded += st.BytesUploaded
-			peers += st.ActivePeers
-		}
-		return true
-	})
+		peers += s.Peers
+		uploaded += s.BytesUploaded
+	}
 	ch <- prometheus.MustNewConstMetric(descTorrents, prometheus.GaugeValue, float64(torrents))
 	ch <- prometheus.MustNewConstMetric(descSeeders, prometheus.GaugeValue, float64(seeders))
 	ch <- prometheus.MustNewConstMetric(descLeechers, prometheus.GaugeValue, float64(leechers))

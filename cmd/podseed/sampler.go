@@ -15,23 +15,28 @@ const (
 	downsampleEvery = time.Hour
 )
 
-// sampleSwarms records, for every torrent podseed seeds, the tracker's
+// swarmSnapshot reads, for every torrent podseed seeds, the tracker's
 // seeders/leechers/completed and the client's connected peers and bytes
-// uploaded, so pages read history from the store and never block on the
-// torrent client.
-func (a *App) sampleSwarms(ctx context.Context) {
-	now := time.Now()
+// uploaded, stamped at.
+func (a *App) swarmSnapshot(at time.Time) []store.SwarmSample {
 	var samples []store.SwarmSample
 	a.seeding.Range(func(k, _ any) bool {
 		ih := k.(string)
 		c := a.tracker.Scrape(ih)
-		s := store.SwarmSample{InfoHash: ih, At: now, Seeders: c.Seeders, Leechers: c.Leechers, Completed: c.Completed}
+		s := store.SwarmSample{InfoHash: ih, At: at, Seeders: c.Seeders, Leechers: c.Leechers, Completed: c.Completed}
 		if st, ok := a.client.Stats(ih); ok {
 			s.Peers, s.BytesUploaded = st.ActivePeers, st.BytesUploaded
 		}
 		samples = append(samples, s)
 		return true
 	})
+	return samples
+}
+
+// sampleSwarms records a swarm snapshot in the store, so pages read
+// history from the store and never block on the torrent client.
+func (a *App) sampleSwarms(ctx context.Context) {
+	samples := a.swarmSnapshot(time.Now())
 	if len(samples) == 0 {
 		return
 	}

@@ -148,23 +148,18 @@ func (o *testOrigin) Start() {
 }
 
 // MediaGETs returns the number of GET requests for enclosures so far.
-func (o *testOrigin) MediaGETs() int {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	n := 0
-	for _, c := range o.gets {
-		n += c
-	}
-	return n
-}
+func (o *testOrigin) MediaGETs() int { return o.total(o.gets) }
 
 // FullGETs returns the number of GET requests for whole enclosures (no
 // Range header) so far.
-func (o *testOrigin) FullGETs() int {
+func (o *testOrigin) FullGETs() int { return o.total(o.full) }
+
+// total sums one of the origin's per-path counters.
+func (o *testOrigin) total(counts map[string]int) int {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	n := 0
-	for _, c := range o.full {
+	for _, c := range counts {
 		n += c
 	}
 	return n

@@ -474,6 +474,7 @@ func TestAPIDocExamples(t *testing.T) {
 		"GET /api/v1/torrents/{infohash}/samples":       func() any { return new(apiSampleList) },
 		"GET /api/v1/feeds/{id} (not found)":            func() any { return new(apiError) },
 		"GET /api/v1/torrents/{infohash}/samples (bad)": func() any { return new(apiError) },
+		"GET /api/v1/lookup":                            func() any { return new(apiLookup) },
 	}
 	// "### `GET …`" headings, each followed by its example's ```json block;
 	// an example whose heading has a parenthesised note is an error case.

@@ -22,7 +22,7 @@ import (
 // mustGetPage GETs path, expects a well-formed HTML page and parses it.
 func mustGetPage(t *testing.T, srv *httptest.Server, path string) (*html.Node, []byte) {
 	t.Helper()
-	resp, page := mustDo(t, srv, http.MethodGet, path, nil)
+	resp, page := mustDo(t, srv, http.MethodGet, path, browserAccept)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("got status %d, want 200; body:\n%s", resp.StatusCode, page)
 	}

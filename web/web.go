@@ -18,6 +18,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -68,6 +69,26 @@ type Catalog interface {
 	// RemoveFeed removes a feed with its episodes and the torrents no other
 	// feed shares; store.ErrNotFound if the feed is unknown.
 	RemoveFeed(ctx context.Context, id int64) error
+
+	// OriginUnusable says why podseed should serve a ready episode's
+	// bytes itself rather than redirect to its enclosure URL (the origin
+	// is down, or its bytes are unstable: t.WebSeedWithheld); "" when a
+	// redirect to the origin is fine. It must not do network I/O.
+	OriginUnusable(ctx context.Context, e store.Episode, t store.Torrent) string
+	// LookupEpisodeTorrents returns the ready episodes, of any feed,
+	// matching l, with their torrents, newest first; none is an empty
+	// result (negotiate.go, lookup.go).
+	LookupEpisodeTorrents(ctx context.Context, l Lookup) ([]store.EpisodeTorrent, error)
+	// ListRecentEpisodeTorrents returns up to limit ready episodes of all
+	// feeds with their torrents, newest first (aggregate.go).
+	ListRecentEpisodeTorrents(ctx context.Context, limit int) ([]store.EpisodeTorrent, error)
+}
+
+// Lookup selects episodes by exactly one key: EnclosureURL (exact match),
+// GUID (exact match; an item without a guid is keyed by its enclosure
+// URL) or InfoHash (40 lower-case hex digits).
+type Lookup struct {
+	EnclosureURL, GUID, InfoHash string
 }
 
 // URLs builds podseed's public URLs from its base URL.
@@ -119,6 +140,12 @@ func (u URLs) APIEpisode(id int64) string { return fmt.Sprintf("%s/api/v1/episod
 // APISamples is the JSON API URL of a torrent's swarm samples.
 func (u URLs) APISamples(infoHash string) string {
 	return fmt.Sprintf("%s/api/v1/torrents/%s/samples", u.Base, infoHash)
+}
+
+// WebSeed is the URL of podseed's own copy of a torrent's file (webseed.go):
+// /webseed/{infohash}/{name}, name path-escaped.
+func (u URLs) WebSeed(infoHash, name string) string {
+	return fmt.Sprintf("%s/webseed/%s/%s", u.Base, infoHash, url.PathEscape(name))
 }
 
 // SwarmCounts are a tracker's counts for one torrent (BEP 48 scrape).
@@ -178,7 +205,15 @@ func New(catalog Catalog, swarm Swarm, tracker Tracker, log *slog.Logger, opts .
 	// {file} is "{id}.rss" (the republished feed) or "{id}" (its page).
 	mux.HandleFunc("GET /feeds/{file}", s.handleFeed)
 	mux.HandleFunc("GET /feeds/{id}/torrents.rss", s.handleTorrentFeed)
-	mux.HandleFunc("GET /episodes/{id}", s.handleEpisodePage)
+	mux.HandleFunc("GET /episodes/{id}", s.handleEpisode) // negotiate.go
+	mux.HandleFunc("GET /webseed/{infohash}/{name}", s.handleWebSeed)
+	mux.HandleFunc("OPTIONS /webseed/{infohash}/{name}", s.handleWebSeedPreflight)
+	mux.HandleFunc("GET /torrents.rss", s.handleAggregate)
+	mux.HandleFunc("GET /torrents.atom", s.handleAggregate)
+	mux.HandleFunc("GET /torrents.json", s.handleAggregate)
+	mux.HandleFunc("GET /feeds.opml", s.handleOPML)
+	mux.HandleFunc("GET /directory", s.handleDirectory)
+	mux.HandleFunc("GET /api/v1/lookup", s.handleAPILookup)
 	mux.HandleFunc("GET /torrents/{file}", s.handleTorrentFile)
 	mux.HandleFunc("GET /api/v1/feeds", s.handleAPIFeeds)
 	mux.HandleFunc("GET /api/v1/feeds/{id}", s.handleAPIFeed)

@@ -81,11 +81,11 @@ func TestRoutes(t *testing.T) {
 		{name: "feed page trailing slash", path: "/feeds/" + nightShift + "/", wantStatus: 404},
 		{name: "feed page POST", method: http.MethodPost, path: "/feeds/" + nightShift, wantStatus: 405},
 
-		{name: "episode page", path: "/episodes/" + ep3, wantStatus: 200, wantType: htmlType, wantSub: "<h1>Ep. 3: Seeding the Swarm</h1>"},
-		{name: "episode page pending", path: "/episodes/" + ep1, wantStatus: 200, wantType: htmlType, wantSub: "No torrent yet"},
-		{name: "episode page unknown", path: "/episodes/99", wantStatus: 404, wantBody: []byte("not found\n")},
-		{name: "episode page bad id", path: "/episodes/ep3", wantStatus: 400},
-		{name: "episode page negative id", path: "/episodes/-3", wantStatus: 400},
+		{name: "episode page", path: "/episodes/" + ep3, header: browserAccept, wantStatus: 200, wantType: htmlType, wantSub: "<h1>Ep. 3: Seeding the Swarm</h1>"},
+		{name: "episode page pending", path: "/episodes/" + ep1, header: browserAccept, wantStatus: 200, wantType: htmlType, wantSub: "No torrent yet"},
+		{name: "episode page unknown", path: "/episodes/99", header: browserAccept, wantStatus: 404, wantBody: []byte("not found\n")},
+		{name: "episode page bad id", path: "/episodes/ep3", header: browserAccept, wantStatus: 400},
+		{name: "episode page negative id", path: "/episodes/-3", header: browserAccept, wantStatus: 400},
 		{name: "episodes", path: "/episodes/", wantStatus: 404},
 		{name: "episode page POST", method: http.MethodPost, path: "/episodes/" + ep3, wantStatus: 405},
 
@@ -221,7 +221,7 @@ func TestCatalogErrors(t *testing.T) {
 			logs := &lockedBuffer{}
 			srv := mustServe(t, cat, swarmCounts(fx), logs)
 
-			resp, body := mustDo(t, srv, http.MethodGet, tt.path, nil)
+			resp, body := mustDo(t, srv, http.MethodGet, tt.path, browserAccept)
 			if got, want := resp.StatusCode, http.StatusInternalServerError; got != want {
 				t.Fatalf("got status %d, want %d; body:\n%s", got, want, body)
 			}
@@ -318,7 +318,13 @@ func TestNewHandlerIsReusable(t *testing.T) {
 	for range 4 {
 		for _, p := range paths {
 			go func() {
-				resp, err := srv.Client().Get(srv.URL + p)
+				req, err := http.NewRequest(http.MethodGet, srv.URL+p, nil)
+				if err != nil {
+					errs <- err
+					return
+				}
+				req.Header = browserAccept.Clone() // /episodes/{id}: the page
+				resp, err := srv.Client().Do(req)
 				if err != nil {
 					errs <- err
 					return

@@ -195,3 +195,32 @@ func (s swarm) Scrape(infoHash string) web.SwarmCounts {
 	c := s.t.Scrape(infoHash)
 	return web.SwarmCounts{Seeders: c.Seeders, Leechers: c.Leechers, Completed: c.Completed}
 }
+
+// OriginUnusable says why podseed serves an episode's bytes itself on
+// /episodes/{id} instead of redirecting to the origin: the origin's bytes
+// are unstable (the web seed was withheld). A dead-origin flag on the
+// episode belongs here too once the store records one.
+func (c catalog) OriginUnusable(_ context.Context, _ store.Episode, t store.Torrent) string {
+	if t.WebSeedWithheld != "" {
+		return "web seed withheld: " + t.WebSeedWithheld
+	}
+	return ""
+}
+
+// LookupEpisodeTorrents finds ready episodes by enclosure URL, GUID or
+// infohash (exactly one set; web checks).
+func (c catalog) LookupEpisodeTorrents(ctx context.Context, l web.Lookup) ([]store.EpisodeTorrent, error) {
+	switch {
+	case l.EnclosureURL != "":
+		return c.a.store.ListEpisodeTorrentsByEnclosureURL(ctx, l.EnclosureURL)
+	case l.GUID != "":
+		return c.a.store.ListEpisodeTorrentsByGUID(ctx, l.GUID)
+	case l.InfoHash != "":
+		return c.a.store.ListEpisodeTorrentsByInfoHash(ctx, l.InfoHash)
+	}
+	return nil, errors.New("lookup: no key")
+}
+
+func (c catalog) ListRecentEpisodeTorrents(ctx context.Context, limit int) ([]store.EpisodeTorrent, error) {
+	return c.a.store.ListRecentEpisodeTorrents(ctx, limit)
+}

@@ -371,5 +371,7 @@ func (s *Server) handleTorrentFile(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/x-bittorrent")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.torrent"`, ih))
+	// WebTorrent in any page may fetch it (a magnet's xs, a lookup's torrent_url).
+	w.Header().Set("Access-Control-Allow-Origin", "*")
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(mi))
 }

@@ -71,6 +71,8 @@ func TestWebSeed(t *testing.T) {
 				"Access-Control-Allow-Headers", "Range, If-Range, If-None-Match, If-Modified-Since", "Access-Control-Max-Age", "86400")},
 		{name: "torrent", path: seed + "?torrent", status: 200, body: mi,
 			want: with(cors, "Content-Type", "application/x-bittorrent", "Content-Disposition", "attachment; filename=ep3.mp3.torrent")},
+		{name: "torrent file CORS", path: "/torrents/" + fx.ready + ".torrent", status: 200, body: mi,
+			want: map[string]string{"Access-Control-Allow-Origin": "*"}},
 		{name: "escaped name", path: web.URLs{}.WebSeed(oddIH, odd), status: 200, body: oddData},
 		{name: "escaped name range", path: web.URLs{}.WebSeed(oddIH, odd), header: http.Header{"Range": {"bytes=5-9"}}, status: 206, body: oddData[5:10]},
 		{name: "wrong name", path: "/webseed/" + fx.ready + "/ep4.mp3", status: 404, want: cors},

@@ -41,8 +41,9 @@ func (s *Server) handleWebSeedPreflight(w http.ResponseWriter, _ *http.Request) 
 }
 
 // handleWebSeed serves /webseed/{infohash}/{name}: the file of the torrent
-// with that infohash, whose info-dictionary name must be {name}; with a
-// `torrent` query parameter (as S3's `?torrent`), its .torrent instead.
+// with that infohash, whose info-dictionary name must be {name}, with the
+// Content-Type its newest episode's feed declares (else by extension); with
+// a `torrent` query parameter (as S3's `?torrent`), its .torrent instead.
 // Unknown torrents and wrong names are 404.
 func (s *Server) handleWebSeed(w http.ResponseWriter, r *http.Request) {
 	setWebSeedCORS(w.Header())
@@ -64,7 +65,18 @@ func (s *Server) handleWebSeed(w http.ResponseWriter, r *http.Request) {
 		s.serveTorrent(w, r, t.InfoHash, t.Name+".torrent")
 		return
 	}
-	if err := s.serveCopy(w, r, t, ""); err != nil {
+	// The feed's declared type, since Go's extension table lacks most
+	// media types unless the system has a mime.types file.
+	ets, err := s.catalog.LookupEpisodeTorrents(r.Context(), Lookup{InfoHash: t.InfoHash})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	contentType := ""
+	if len(ets) > 0 {
+		contentType = ets[0].Episode.EnclosureType
+	}
+	if err := s.serveCopy(w, r, t, contentType); err != nil {
 		s.writeError(w, r, err)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/hex"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -72,10 +74,14 @@ func TestNegotiationAndWebSeed(t *testing.T) {
 	if len(ets) != 2 {
 		t.Fatalf("%d torrents, want 2", len(ets))
 	}
-	var webSeedGETs atomic.Int64
+	var webSeedGETs, preflights atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/webseed/") {
-			webSeedGETs.Add(1)
+			if r.Method == http.MethodOptions {
+				preflights.Add(1)
+			} else {
+				webSeedGETs.Add(1)
+			}
 		}
 		a.srv.Handler.ServeHTTP(w, r)
 	}))
@@ -140,6 +146,43 @@ func TestNegotiationAndWebSeed(t *testing.T) {
 			}
 		})
 	}
+
+	// A page on another origin reads podseed's copy through CORS in
+	// Chromium: a plain range request, and one with If-Range, which is not
+	// CORS-safelisted and so needs the preflight.
+	t.Run("chromium reads the web seed cross-origin", func(t *testing.T) {
+		tor := ets[0].Torrent
+		data, err := os.ReadFile(tor.DataPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seedURL := srv.URL + a.URLs().WebSeed(tor.InfoHash, tor.Name)[len(a.URLs().Base):]
+		page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			_, _ = io.WriteString(w, `<!DOCTYPE html><html><head><title>web seed</title></head><body><pre id="out">pending</pre><script>
+const hex = (b) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+(async () => {
+  const out = [];
+  for (const headers of [{Range: "bytes=100-199"}, {Range: "bytes=100-199", "If-Range": '"`+tor.InfoHash+`"'}]) {
+    const r = await fetch(`+strconv.Quote(seedURL)+`, {headers});
+    const b = new Uint8Array(await r.arrayBuffer());
+    out.push([r.status, r.headers.get("Content-Range"), r.headers.get("ETag"), hex(b)].join(" "));
+  }
+  document.getElementById("out").textContent = out.join("\n");
+})().catch((e) => { document.getElementById("out").textContent = "error " + e; });
+</script></body></html>`)
+		}))
+		defer page.Close()
+		before := preflights.Load()
+		dom := string(chromium(t, page.URL+"/", "--dump-dom", "--virtual-time-budget=15000"))
+		want := fmt.Sprintf("206 bytes 100-199/%d \"%s\" %s", len(data), tor.InfoHash, hex.EncodeToString(data[100:200]))
+		if got := strings.Count(dom, want); got != 2 {
+			t.Errorf("page read %d good answers, want 2 lines %q; DOM:\n%s", got, want, dom)
+		}
+		if preflights.Load() == before {
+			t.Errorf("Chromium sent no CORS preflight for If-Range")
+		}
+	})
 
 	// Origin down; aria2c knows no tracker and no peer: only the web seeds.
 	down.Store(true)

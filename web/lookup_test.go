@@ -1,6 +1,10 @@
 package web_test
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
 	"strconv"
 
 	"github.com/podseed/podseed/store"
@@ -127,3 +131,74 @@ func TestAPILookup(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestNewEndpointsFailures: a failing catalog is a logged 500 with a
+// generic body on every endpoint of negotiate.go, webseed.go, lookup.go,
+// aggregate.go and directory.go; a client that went away gets no answer
+// and nothing is logged.
+func TestNewEndpointsFailures(t *testing.T) {
+	fx := mustPopulate(t, mustOpenStore(t))
+	mustWriteCopies(t, fx)
+	secret := errors.New("/var/lib/podseed/podseed.db: database disk image is malformed")
+	ep3 := fmt.Sprintf("/episodes/%d", fx.ep3.ID)
+	seed := "/webseed/" + fx.ready + "/ep3.mp3"
+	for _, tt := range []struct {
+		method, path string
+		header       http.Header
+	}{
+		{"FindEpisodeByID", ep3, http.Header{"Accept": {"*/*"}}},
+		{"FindEpisodeByID", ep3 + "?torrent", nil},
+		{"FindTorrentByInfoHash", ep3, http.Header{"Accept": {"*/*"}}},
+		{"TorrentFile", ep3 + "?torrent", nil},
+		{"FindTorrentByInfoHash", seed, nil},
+		{"LookupEpisodeTorrents", seed, nil},
+		{"TorrentFile", seed + "?torrent", nil},
+		{"LookupEpisodeTorrents", "/api/v1/lookup?guid=night-shift-ep3", nil},
+		{"ListRecentEpisodeTorrents", "/torrents.rss", nil},
+		{"ListFeeds", "/torrents.json", nil},
+		{"TorrentFile", "/torrents.atom", nil},
+		{"ListFeeds", "/feeds.opml", nil},
+		{"ListFeeds", "/directory", nil},
+		{"ListEpisodesByFeed", "/directory", nil},
+	} {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			cat := newTestCatalog(fx)
+			cat.fail = map[string]error{tt.method: secret}
+			logs := &lockedBuffer{}
+			srv := mustServe(t, cat, swarmCounts(fx), logs)
+			resp, body := doNoRedirect(t, noRedirects(srv), http.MethodGet, srv.URL+tt.path, tt.header)
+			want := "internal server error\n"
+			if strings.HasPrefix(tt.path, "/api/") {
+				want = `{"error":"internal server error"}` + "\n"
+			}
+			if resp.StatusCode != 500 || string(body) != want {
+				t.Errorf("got %d %q, want 500 %q", resp.StatusCode, body, want)
+			}
+			if !strings.Contains(logs.String(), "malformed") {
+				t.Errorf("log lacks the cause:\n%s", logs.String())
+			}
+		})
+	}
+
+	for _, path := range []string{ep3, ep3 + "?torrent", seed, "/api/v1/lookup?guid=night-shift-ep3",
+		"/torrents.rss", "/feeds.opml", "/directory"} {
+		t.Run("client gone "+path, func(t *testing.T) {
+			logs := &lockedBuffer{}
+			h := mustNewHandler(t, newTestCatalog(fx), swarmCounts(fx), logs)
+			ctx, cancel := context.WithCancel(t.Context())
+			cancel()
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://podseed.test"+path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := &recordingWriter{header: http.Header{}}
+			h.ServeHTTP(w, req)
+			if w.status != 0 || w.written != 0 {
+				t.Errorf("got status %d and %d bytes, want no answer", w.status, w.written)
+			}
+			if s := logs.String(); s != "" {
+				t.Errorf("got log %q, want none", s)
+			}
+		})
+	}
+}

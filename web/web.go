@@ -2,7 +2,11 @@
 // torrent feeds, .torrent files, the built-in tracker's announce and scrape
 // endpoints, the HTML dashboard (index, feed and episode pages), the JSON
 // API under /api/v1/ (see docs/api.md) and, with an admin token, actions
-// that add and remove feeds (admin.go).
+// that add and remove feeds (admin.go). /episodes/{id} is negotiated
+// between page, .torrent and enclosure (negotiate.go); podseed's copies are
+// a CORS web seed (webseed.go); aggregate feeds, OPML and a directory page
+// cover all feeds (aggregate.go, directory.go); the lookup API finds
+// torrents by enclosure, GUID or infohash (lookup.go).
 //
 // It reads through small interfaces it declares (Catalog, Swarm), so it can
 // be tested with real stores and fake swarms. Live swarm counts come from
@@ -77,7 +81,7 @@ type Catalog interface {
 	OriginUnusable(ctx context.Context, e store.Episode, t store.Torrent) string
 	// LookupEpisodeTorrents returns the ready episodes, of any feed,
 	// matching l, with their torrents, newest first; none is an empty
-	// result (negotiate.go, lookup.go).
+	// result (webseed.go, lookup.go).
 	LookupEpisodeTorrents(ctx context.Context, l Lookup) ([]store.EpisodeTorrent, error)
 	// ListRecentEpisodeTorrents returns up to limit ready episodes of all
 	// feeds with their torrents, newest first (aggregate.go).

@@ -221,6 +221,7 @@ func (c catalog) LookupEpisodeTorrents(ctx context.Context, l web.Lookup) ([]sto
 	return nil, errors.New("lookup: no key")
 }
 
+// ListRecentEpisodeTorrents lists the newest ready episodes of all feeds.
 func (c catalog) ListRecentEpisodeTorrents(ctx context.Context, limit int) ([]store.EpisodeTorrent, error) {
 	return c.a.store.ListRecentEpisodeTorrents(ctx, limit)
 }

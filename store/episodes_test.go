@@ -159,8 +159,8 @@ func TestUpsertEpisodesChangedEnclosure(t *testing.T) {
 	}
 
 	tests := []struct {
-		name     string
-		id       int64
+		name        string
+		id          int64
 		want        Episode // fields compared: enclosure, state, attempts, error, retry time, infohash, replace reason
 		wantHash    string
 		wantReplace string

@@ -20,6 +20,10 @@ type feedPage struct {
 	PodcastURL template.URL
 	Episodes   []feedEpisode
 	Admin      adminView
+	// Locked is the feed's <podcast:locked>yes</podcast:locked>, with the
+	// owner it names ("" if none).
+	Locked      bool
+	LockedOwner string
 }
 
 // feedHealth is what the pages show of a feed's polling.
@@ -103,6 +107,14 @@ func (s *Server) serveFeedPage(w http.ResponseWriter, r *http.Request, file stri
 	}
 	if p := urls.PodcastFeed(id); strings.HasPrefix(p, "podcast://") {
 		page.PodcastURL = template.URL(p)
+	}
+	if l := s.lifecycle(); l != nil {
+		lock, err := l.FeedLock(ctx, id)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		page.Locked, page.LockedOwner = lock.Locked, lock.Owner
 	}
 	now := s.now().UTC()
 	from := now.Add(-sparklineWindow)

@@ -55,6 +55,9 @@ type App struct {
 	seeding sync.Map
 	// wake asks the ingest loop to look for pending episodes now.
 	wake chan struct{}
+	// probeSpacing is the least time between two enclosure probes of one
+	// host (lifecycle_probe.go).
+	probeSpacing time.Duration
 }
 
 // Open opens the data directory, the store and the torrent client, re-adds
@@ -72,7 +75,7 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 	}
 	a = &App{
 		cfg: cfg, log: cfg.Logger.With("component", "app"), wake: make(chan struct{}, 1),
-		hosts: newHostLimiter(perHostConcurrency),
+		hosts: newHostLimiter(perHostConcurrency), probeSpacing: probeHostSpacing,
 	}
 	defer func() {
 		if err != nil {
@@ -136,6 +139,7 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 	// Feeds are small: a whole fetch must finish within a minute.
 	a.fetcher = &feed.Fetcher{Client: newHTTPClient(cfg.guard(), time.Minute), UserAgent: cfg.userAgent()}
 	a.ingestHTTP = newHTTPClient(cfg.guard(), 0)
+	a.ingestHTTP.CheckRedirect = checkEnclosureRedirect
 	if a.metrics, err = newMetrics(a); err != nil {
 		return nil, err
 	}
@@ -187,6 +191,10 @@ func (a *App) resumeSeeding(ctx context.Context) error {
 		return err
 	}
 	for _, t := range ts {
+		if t.Retired() {
+			a.retireTorrent(t) // finishes a retirement a crash interrupted
+			continue
+		}
 		if err := a.startSeeding(ctx, t.Metainfo, t.DataPath, false); err != nil {
 			a.log.Error("resume seeding", "infohash", t.InfoHash, "data_path", t.DataPath, "err", err)
 		}
@@ -252,6 +260,7 @@ func (a *App) Run(ctx context.Context) error {
 	sched.Schedule(cron.Every(dueCheckEvery), cron.FuncJob(func() { a.pollFeeds(ctx, false) }))
 	sched.Schedule(cron.Every(sampleEvery), cron.FuncJob(func() { a.sampleSwarms(ctx) }))
 	sched.Schedule(cron.Every(downsampleEvery), cron.FuncJob(func() { a.downsampleSwarms(ctx) }))
+	sched.Schedule(cron.Every(probeEvery), cron.FuncJob(func() { a.probeEnclosures(ctx, time.Now()) }))
 	sched.Start()
 
 	<-ctx.Done()

@@ -237,8 +237,9 @@ func (a *App) enclosureChange(ctx context.Context, t store.Torrent, res probeRes
 }
 
 // probeURL asks u for its first byte (Range: bytes=0-0) through its
-// redirects: a cheap probe that hosts refusing HEAD answer too, and that
-// podcast measurement (IAB v2.1) does not count as a download.
+// redirects: a cheap probe that hosts refusing HEAD (405) answer too, and
+// that podcast measurement (IAB v2, which counts a download from a minute
+// of audio on) does not count.
 func (a *App) probeURL(ctx context.Context, u string) probeResult {
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()

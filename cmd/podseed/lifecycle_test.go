@@ -561,3 +561,50 @@ func TestDeadEnclosures(t *testing.T) {
 		check(t, wantDead)
 	})
 }
+
+// TestPodcastLocked: a locked feed is still polled and republished, with
+// its <podcast:locked> kept; the feed page and API show the lock, and an
+// unlocked feed later clears it.
+func TestPodcastLocked(t *testing.T) {
+	ctx := context.Background()
+	o := newLifecycleOrigin(t)
+	o.setFile("/a.mp3", randomBytes(t, 50_000, 9), "")
+	const lockTag = `<podcast:locked owner="owner@example.org">yes</podcast:locked>`
+	o.channel = lockTag
+	o.setItems(lifecycleItem("a", "/a.mp3", 0))
+	a, _ := openLifecycleApp(t, "")
+	f, _, err := a.Store().CreateFeed(ctx, o.URL("/feed.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.pollFeeds(ctx, true)
+	a.ingestPending(ctx)
+	e := mustEpisodeByGUID(t, a, f.ID, "a")
+	rss := mustServeApp(t, a, fmt.Sprintf("/feeds/%d.rss", f.ID))
+	if !bytes.Contains(rss, []byte(lockTag)) || !bytes.Contains(rss, []byte(e.InfoHash)) {
+		t.Errorf("republished feed lacks %s or the torrent %s:\n%s", lockTag, e.InfoHash, rss)
+	}
+	var api struct {
+		Locked      bool   `json:"locked"`
+		LockedOwner string `json:"locked_owner"`
+	}
+	check := func(wantLocked bool, wantOwner string) {
+		t.Helper()
+		if err := json.Unmarshal(mustServeApp(t, a, fmt.Sprintf("/api/v1/feeds/%d", f.ID)), &api); err != nil {
+			t.Fatal(err)
+		}
+		if api.Locked != wantLocked || api.LockedOwner != wantOwner {
+			t.Errorf("API locked %v owner %q, want %v %q", api.Locked, api.LockedOwner, wantLocked, wantOwner)
+		}
+		page := mustServeApp(t, a, fmt.Sprintf("/feeds/%d", f.ID))
+		if got := bytes.Contains(page, []byte(`id="locked"`)); got != wantLocked {
+			t.Errorf("feed page shows the lock: %v, want %v", got, wantLocked)
+		}
+	}
+	check(true, "owner@example.org")
+	o.mu.Lock()
+	o.channel = `<podcast:locked>no</podcast:locked>`
+	o.mu.Unlock()
+	a.pollFeeds(ctx, true)
+	check(false, "")
+}

@@ -46,6 +46,10 @@ type Episode struct {
 	// and InfoHash stays published until it is made. "" when none is due.
 	// Failed attempts at it count in Attempts, LastError and NextAttemptAt.
 	ReplaceReason string
+	// PublisherTorrentURL is the .torrent the feed itself offers for the
+	// enclosure (PeerTube feeds), "" if none; podseed seeds that torrent
+	// instead of making its own when its pieces match the enclosure.
+	PublisherTorrentURL string
 }
 
 // episodeColumns selects an episodes row aliased e, for scanEpisode.
@@ -53,7 +57,7 @@ const episodeColumns = `e.id, e.feed_id, e.guid, e.title, e.enclosure_url, e.enc
 	e.enclosure_type, e.published_at, e.state, e.last_error, e.attempts, e.next_attempt_at,
 	COALESCE(e.info_hash, ''),
 	COALESCE((SELECT ts.size FROM torrents ts WHERE ts.info_hash = e.info_hash), 0), e.created_at,
-	e.replace_reason`
+	e.replace_reason, e.publisher_torrent_url`
 
 // scanEpisode scans a row selected with episodeColumns, followed by columns
 // scanned into extra.
@@ -64,7 +68,7 @@ func scanEpisode(row rowScanner, extra ...any) (Episode, error) {
 	)
 	dest := append([]any{&e.ID, &e.FeedID, &e.GUID, &e.Title, &e.EnclosureURL, &e.EnclosureLength,
 		&e.EnclosureType, &published, &e.State, &e.LastError, &e.Attempts, &next,
-		&e.InfoHash, &e.Size, &createdAt, &e.ReplaceReason}, extra...)
+		&e.InfoHash, &e.Size, &createdAt, &e.ReplaceReason, &e.PublisherTorrentURL}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return Episode{}, err
 	}
@@ -109,15 +113,16 @@ func (s *Store) UpsertEpisodes(ctx context.Context, feedID int64, eps []Episode)
 		}
 
 		insert, err := tx.PrepareContext(ctx, `INSERT INTO episodes
-			(feed_id, guid, title, enclosure_url, enclosure_length, enclosure_type, published_at, state, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)
+			(feed_id, guid, title, enclosure_url, enclosure_length, enclosure_type, published_at, state, created_at,
+			 publisher_torrent_url)
+			VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)
 			ON CONFLICT (feed_id, guid) DO NOTHING RETURNING id`)
 		if err != nil {
 			return err
 		}
 		defer insert.Close()
 		update, err := tx.PrepareContext(ctx,
-			"UPDATE episodes SET title = ?, published_at = ? WHERE feed_id = ? AND guid = ?")
+			"UPDATE episodes SET title = ?, published_at = ?, publisher_torrent_url = ? WHERE feed_id = ? AND guid = ?")
 		if err != nil {
 			return err
 		}
@@ -168,7 +173,7 @@ func (s *Store) UpsertEpisodes(ctx context.Context, feedID int64, eps []Episode)
 
 			var id int64
 			err := insert.QueryRowContext(ctx, feedID, e.GUID, e.Title, e.EnclosureURL,
-				e.EnclosureLength, e.EnclosureType, nanos(e.PublishedAt), nanos(now)).Scan(&id)
+				e.EnclosureLength, e.EnclosureType, nanos(e.PublishedAt), nanos(now), e.PublisherTorrentURL).Scan(&id)
 			switch {
 			case err == nil:
 				inserted = append(inserted, Episode{
@@ -182,12 +187,14 @@ func (s *Store) UpsertEpisodes(ctx context.Context, feedID int64, eps []Episode)
 					PublishedAt:     storedTime(e.PublishedAt),
 					State:           EpisodePending,
 					CreatedAt:       storedTime(now),
+
+					PublisherTorrentURL: e.PublisherTorrentURL,
 				})
 				continue
 			case !errors.Is(err, sql.ErrNoRows):
 				return fmt.Errorf("insert guid %q: %w", e.GUID, err)
 			}
-			if _, err := update.ExecContext(ctx, e.Title, nanos(e.PublishedAt), feedID, e.GUID); err != nil {
+			if _, err := update.ExecContext(ctx, e.Title, nanos(e.PublishedAt), e.PublisherTorrentURL, feedID, e.GUID); err != nil {
 				return fmt.Errorf("update guid %q: %w", e.GUID, err)
 			}
 			if _, err := updateURL.ExecContext(ctx, e.EnclosureURL, e.EnclosureLength, e.EnclosureType,

@@ -290,3 +290,22 @@ func TestFeedLock(t *testing.T) {
 		t.Errorf("unknown feed: got %v, want ErrNotFound", err)
 	}
 }
+
+func TestPublisherTorrentURLs(t *testing.T) {
+	s := mustOpenStore(t)
+	f := mustCreateFeed(t, s, "https://a.example/")
+	eps := mustUpsertEpisodes(t, s, f.ID, Episode{GUID: "g", EnclosureURL: "https://pt.example/g.mp4", PublisherTorrentURL: "https://pt.example/g.torrent"})
+	if eps[0].PublisherTorrentURL != "https://pt.example/g.torrent" {
+		t.Errorf("inserted: %q", eps[0].PublisherTorrentURL)
+	}
+	mustUpsertEpisodes(t, s, f.ID, Episode{GUID: "g", EnclosureURL: "https://pt.example/g.mp4", PublisherTorrentURL: "https://pt.example/g2.torrent"})
+	if e := mustFindEpisode(t, s, eps[0].ID); e.PublisherTorrentURL != "https://pt.example/g2.torrent" {
+		t.Errorf("updated: %q", e.PublisherTorrentURL)
+	}
+	tor := testTorrent(hexHash(5), eps[0].ID)
+	tor.PublisherURL = "https://pt.example/g2.torrent"
+	mustCreateTorrent(t, s, tor)
+	if got := mustFindTorrent(t, s, hexHash(5)); got.PublisherURL != tor.PublisherURL {
+		t.Errorf("torrent publisher url %q, want %q", got.PublisherURL, tor.PublisherURL)
+	}
+}

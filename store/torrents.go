@@ -53,6 +53,12 @@ type Torrent struct {
 	// when the next is due (zero: now).
 	ProbeFailures         int
 	ProbedAt, NextProbeAt time.Time
+	// PublisherURL is, for a torrent the feed's publisher made (PeerTube)
+	// and podseed verified against the enclosure and seeds, the .torrent
+	// URL it came from; "" for torrents podseed made. The republished feed
+	// already lists the publisher's torrent, so podseed adds no alternate
+	// enclosure for it.
+	PublisherURL string
 }
 
 // Retired reports whether a newer torrent replaced t.
@@ -72,7 +78,7 @@ type EpisodeTorrent struct {
 // episode ID column, for torrentDest.
 const torrentColumns = `t.name, t.metainfo, t.piece_length, t.size, t.data_path, t.sri, t.web_seed_withheld, t.created_at,
 	t.source_url, t.resolved_url, t.etag, t.retired_at, t.retired_reason, t.web_seed_dead_at, t.web_seed_dead_reason,
-	t.probe_failures, t.probed_at, t.next_probe_at`
+	t.probe_failures, t.probed_at, t.next_probe_at, t.publisher_url`
 
 // minEpisodeID selects the lowest ID of the episodes using torrent t.
 const minEpisodeID = "COALESCE((SELECT MIN(x.id) FROM episodes x WHERE x.info_hash = t.info_hash), 0)"
@@ -83,7 +89,7 @@ func torrentDest(t *Torrent) (dest []any, finish func()) {
 	var created, retired, dead, probed, nextProbe sql.NullInt64
 	dest = []any{&t.InfoHash, &t.EpisodeID, &t.Name, &t.Metainfo, &t.PieceLength, &t.Size, &t.DataPath, &t.SRI, &t.WebSeedWithheld, &created,
 		&t.SourceURL, &t.ResolvedURL, &t.ETag, &retired, &t.RetiredReason, &dead, &t.WebSeedDeadReason,
-		&t.ProbeFailures, &probed, &nextProbe}
+		&t.ProbeFailures, &probed, &nextProbe, &t.PublisherURL}
 	return dest, func() {
 		t.CreatedAt = fromNanos(created)
 		t.RetiredAt = fromNanos(retired)
@@ -145,8 +151,8 @@ func (t Torrent) validate() error {
 func insertTorrent(ctx context.Context, tx *sql.Tx, t Torrent, created time.Time) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO torrents
 		(info_hash, name, metainfo, piece_length, size, data_path, sri, web_seed_withheld, created_at,
-		 source_url, resolved_url, etag, next_probe_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		 source_url, resolved_url, etag, next_probe_at, publisher_url)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (info_hash) DO UPDATE SET
 			metainfo = excluded.metainfo, data_path = excluded.data_path,
 			web_seed_withheld = excluded.web_seed_withheld, source_url = excluded.source_url,
@@ -155,14 +161,14 @@ func insertTorrent(ctx context.Context, tx *sql.Tx, t Torrent, created time.Time
 			probe_failures = 0
 		WHERE torrents.retired_at IS NOT NULL`,
 		t.InfoHash, t.Name, t.Metainfo, t.PieceLength, t.Size, t.DataPath, t.SRI, t.WebSeedWithheld, nanos(created),
-		t.SourceURL, t.ResolvedURL, t.ETag, nanos(t.NextProbeAt))
+		t.SourceURL, t.ResolvedURL, t.ETag, nanos(t.NextProbeAt), t.PublisherURL)
 	return err
 }
 
 // CreateTorrent records torrent t and marks episode t.EpisodeID ready with it
 // (clearing its LastError and NextAttemptAt), in one transaction: either both
 // happen or neither. Of t's lifecycle fields only SourceURL, ResolvedURL,
-// ETag and NextProbeAt are recorded; retirement and probe results start
+// ETag, NextProbeAt and PublisherURL are recorded; retirement and probe results start
 // empty. If a torrent with the same InfoHash exists already (two episodes
 // with the same bytes), it is kept as it is and the episode points at it;
 // if that torrent was retired, it becomes current again with t's metainfo

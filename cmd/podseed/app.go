@@ -195,7 +195,7 @@ func (a *App) resumeSeeding(ctx context.Context) error {
 			a.retireTorrent(t) // finishes a retirement a crash interrupted
 			continue
 		}
-		if err := a.startSeeding(ctx, t.Metainfo, t.DataPath, false); err != nil {
+		if err := a.startSeeding(ctx, t.Metainfo, t.DataPath, false, t.PublisherURL != ""); err != nil {
 			a.log.Error("resume seeding", "infohash", t.InfoHash, "data_path", t.DataPath, "err", err)
 		}
 	}
@@ -203,11 +203,13 @@ func (a *App) resumeSeeding(ctx context.Context) error {
 	return nil
 }
 
-func (a *App) startSeeding(ctx context.Context, mi []byte, dataPath string, verified bool) error {
+// startSeeding seeds metainfo mi from dataPath with podseed's announce
+// list (plus the publisher's trackers for a publisher's torrent).
+func (a *App) startSeeding(ctx context.Context, mi []byte, dataPath string, verified, publisher bool) error {
 	if _, err := os.Stat(dataPath); err != nil {
 		return fmt.Errorf("data file: %w", err)
 	}
-	mi, err := seed.WithAnnounceList(mi, a.announceList())
+	mi, err := seed.WithAnnounceList(mi, a.announceFor(mi, publisher))
 	if err != nil {
 		return err
 	}

@@ -81,14 +81,18 @@ func (c catalog) Magnet(ctx context.Context, infoHash string) string {
 	return m
 }
 
-// alternates lists what podseed made for a feed's ready episodes.
-func (c catalog) alternates(ctx context.Context, feedID int64) ([]publish.Alternate, error) {
+// alternates lists the torrents of a feed's ready episodes; publisher
+// torrents (which the feed lists itself) only if withPublisher.
+func (c catalog) alternates(ctx context.Context, feedID int64, withPublisher bool) ([]publish.Alternate, error) {
 	ets, err := c.a.store.ListFeedTorrents(ctx, feedID)
 	if err != nil {
 		return nil, err
 	}
 	alts := make([]publish.Alternate, 0, len(ets))
 	for _, et := range ets {
+		if et.Torrent.PublisherURL != "" && !withPublisher {
+			continue
+		}
 		mi, err := c.a.servedMetainfo(et.Torrent)
 		if err != nil {
 			return nil, err
@@ -125,7 +129,7 @@ func (c catalog) FeedRSS(ctx context.Context, feedID int64) ([]byte, error) {
 	if f.Body == nil {
 		return nil, fmt.Errorf("feed %d not fetched yet: %w", feedID, store.ErrNotFound)
 	}
-	alts, err := c.alternates(ctx, feedID)
+	alts, err := c.alternates(ctx, feedID, false)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +144,7 @@ func (c catalog) TorrentFeedRSS(ctx context.Context, feedID int64) ([]byte, erro
 	if err != nil {
 		return nil, err
 	}
-	alts, err := c.alternates(ctx, feedID)
+	alts, err := c.alternates(ctx, feedID, true)
 	if err != nil {
 		return nil, err
 	}

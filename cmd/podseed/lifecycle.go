@@ -139,7 +139,7 @@ func (a *App) servedMetainfo(t store.Torrent) ([]byte, error) {
 			return nil, err
 		}
 	}
-	return seed.WithAnnounceList(mi, a.announceList())
+	return seed.WithAnnounceList(mi, a.announceFor(t.Metainfo, t.PublisherURL != ""))
 }
 
 // retireTorrent stops seeding and tracking a torrent the store has

@@ -101,7 +101,7 @@ func (a *App) pollFeed(ctx context.Context, f store.Feed) error {
 		eps = append(eps, store.Episode{
 			FeedID: f.ID, GUID: e.GUID, Title: e.Title,
 			EnclosureURL: e.Enclosure.URL, EnclosureLength: e.Enclosure.Length, EnclosureType: e.Enclosure.Type,
-			PublishedAt: e.Published,
+			PublishedAt: e.Published, PublisherTorrentURL: e.PublisherTorrent,
 		})
 	}
 	added, err := a.store.UpsertEpisodes(ctx, f.ID, eps)
@@ -234,6 +234,16 @@ func (a *App) ingestEpisode(ctx context.Context, e store.Episode) {
 		tor.WebSeedWithheld, err = a.vetWebSeed(ctx, e, ing)
 		tor.Metainfo = ing.Metainfo
 	}
+	if err == nil && e.PublisherTorrentURL != "" {
+		// The feed has its own torrent of this file: seed that one if it
+		// really is of these bytes, else make podseed's own.
+		if adopted, aerr := a.adoptPublisherTorrent(ctx, e, tor); aerr != nil {
+			log.Warn("publisher torrent not adopted", "torrent_url", redactURL(e.PublisherTorrentURL), "err", aerr)
+		} else {
+			tor = adopted
+			log.Info("adopted publisher torrent", "infohash", tor.InfoHash, "torrent_url", redactURL(e.PublisherTorrentURL))
+		}
+	}
 	if err == nil {
 		if replacing {
 			retired, err = a.store.ReplaceTorrent(ctx, tor, e.ReplaceReason)
@@ -260,13 +270,13 @@ func (a *App) ingestEpisode(ctx context.Context, e store.Episode) {
 		}
 		return
 	}
-	log.Info("torrentified enclosure", "infohash", ing.InfoHash, "size", ing.Size,
-		"piece_length", ing.PieceLength, "duration", time.Since(start).Round(time.Millisecond))
-	if err := a.startSeeding(ctx, ing.Metainfo, ing.DataPath, true); err != nil {
-		log.Error("start seeding", "infohash", ing.InfoHash, "err", err)
+	log.Info("torrentified enclosure", "infohash", tor.InfoHash, "size", tor.Size,
+		"piece_length", tor.PieceLength, "duration", time.Since(start).Round(time.Millisecond))
+	if err := a.startSeeding(ctx, tor.Metainfo, tor.DataPath, true, tor.PublisherURL != ""); err != nil {
+		log.Error("start seeding", "infohash", tor.InfoHash, "err", err)
 	}
 	if replacing {
-		log.Info("replaced torrent", "old_infohash", e.InfoHash, "infohash", ing.InfoHash, "reason", e.ReplaceReason)
+		log.Info("replaced torrent", "old_infohash", e.InfoHash, "infohash", tor.InfoHash, "reason", e.ReplaceReason)
 	}
 	if retired != "" {
 		old, err := a.store.FindTorrentByInfoHash(ctx, retired)

@@ -53,3 +53,10 @@ CREATE TABLE torrent_replacements (
 -- owner attribute.
 ALTER TABLE feeds ADD COLUMN locked       INTEGER NOT NULL DEFAULT 0 CHECK (locked IN (0, 1));
 ALTER TABLE feeds ADD COLUMN locked_owner TEXT    NOT NULL DEFAULT '';
+
+-- A feed that carries its own torrent for an enclosure (PeerTube): the
+-- .torrent URL the item names ('' none), and, on a torrent podseed adopted
+-- from it after verifying its pieces against the downloaded file, where it
+-- came from ('' for torrents podseed made).
+ALTER TABLE episodes ADD COLUMN publisher_torrent_url TEXT NOT NULL DEFAULT '';
+ALTER TABLE torrents ADD COLUMN publisher_url         TEXT NOT NULL DEFAULT '';

@@ -152,9 +152,13 @@ func TestReplaceTorrent(t *testing.T) {
 		rs[0].Reason != "enclosure url changed" || rs[0].OldRetiredAt.IsZero() {
 		t.Errorf("replacements: got %+v, %v", rs, err)
 	}
+	// A torrent without a source URL (recorded before 0004, with no
+	// episode to take it from) is never due.
+	noSource := mustUpsertEpisodes(t, s, f.ID, Episode{GUID: "nosrc", EnclosureURL: "https://a.example/nosrc.mp3"})
+	mustCreateTorrent(t, s, testTorrent(hexHash(4), noSource[0].ID))
 	due, err := s.ListTorrentsDueForProbe(ctx, time.Now().Add(time.Hour), 0)
 	if err != nil || len(due) != 1 || due[0].InfoHash != hexHash(2) {
-		t.Errorf("due for probe: got %v, %v, want only the current torrent", due, err)
+		t.Errorf("due for probe: got %v, %v, want only the current torrent with a source URL", due, err)
 	}
 
 	t.Run("not ready", func(t *testing.T) {

@@ -392,15 +392,15 @@ func (s *Store) ListFeedTorrents(ctx context.Context, feedID int64) ([]EpisodeTo
 }
 
 // ListTorrentsDueForProbe returns up to limit current (not retired)
-// torrents whose NextProbeAt is zero or at or before now, the longest
-// overdue first. A limit of 0 or less means no limit.
+// torrents with a SourceURL whose NextProbeAt is zero or at or before now,
+// the longest overdue first. A limit of 0 or less means no limit.
 func (s *Store) ListTorrentsDueForProbe(ctx context.Context, now time.Time, limit int) ([]Torrent, error) {
 	if limit <= 0 {
 		limit = -1
 	}
 	ts, err := s.queryTorrents(ctx, "SELECT t.info_hash, "+minEpisodeID+", "+torrentColumns+`
 		FROM torrents t
-		WHERE t.retired_at IS NULL AND (t.next_probe_at IS NULL OR t.next_probe_at <= ?)
+		WHERE t.retired_at IS NULL AND t.source_url <> '' AND (t.next_probe_at IS NULL OR t.next_probe_at <= ?)
 		ORDER BY t.next_probe_at NULLS FIRST, t.info_hash LIMIT ?`, nanos(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("list torrents due for probe: %w", err)

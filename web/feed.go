@@ -59,6 +59,11 @@ type feedEpisode struct {
 	// Sparkline charts seeders + leechers over the last 24 hours; set
 	// when HasSparkline.
 	Sparkline lineChart
+	// EnclosureDead is set while the enclosure's origin is gone (the
+	// torrent is seeded from podseed's copy); ReplaceReason while a new
+	// torrent is due because the enclosure changed.
+	EnclosureDead bool
+	ReplaceReason string
 }
 
 // episodeTitle is what pages call an episode: its title, else its GUID
@@ -122,6 +127,7 @@ func (s *Server) serveFeedPage(w http.ResponseWriter, r *http.Request, file stri
 		pe := feedEpisode{
 			ID: e.ID, Title: episodeTitle(e), PageURL: urls.EpisodePage(e.ID),
 			State: string(e.State), LastError: e.LastError, Published: formatDate(e.PublishedAt),
+			ReplaceReason: e.ReplaceReason,
 		}
 		pe.Size = episodeSize(e)
 		if e.InfoHash != "" {
@@ -130,6 +136,9 @@ func (s *Server) serveFeedPage(w http.ResponseWriter, r *http.Request, file stri
 			pe.Seeders, pe.Leechers, pe.Completed = c.Seeders, c.Leechers, c.Completed
 			pe.TorrentURL = urls.Torrent(e.InfoHash)
 			pe.Magnet = safeMagnet(s.catalog.Magnet(ctx, e.InfoHash))
+			if t, err := s.catalog.FindTorrentByInfoHash(ctx, e.InfoHash); err == nil {
+				pe.EnclosureDead = !t.WebSeedDeadAt.IsZero()
+			}
 			samples, err := s.catalog.ListSwarmSamples(ctx, e.InfoHash, from)
 			if err != nil {
 				s.writeError(w, r, err)

@@ -305,6 +305,12 @@ func TestEnclosureReplacement(t *testing.T) {
 		if _, ok := a.Client().Stats(oldIH); !ok {
 			t.Errorf("old torrent no longer seeded")
 		}
+		if page := mustServeApp(t, a, fmt.Sprintf("/feeds/%d", f.ID)); !bytes.Contains(page, []byte("(replacement due)")) {
+			t.Errorf("feed page does not show the replacement due")
+		}
+		if page := mustServeApp(t, a, fmt.Sprintf("/episodes/%d", e.ID)); !bytes.Contains(page, []byte(`id="replacement"`)) {
+			t.Errorf("episode page does not show the replacement due")
+		}
 	})
 
 	a.ingestPending(ctx)
@@ -543,6 +549,15 @@ func TestDeadEnclosures(t *testing.T) {
 			if got := bytes.Contains(page, []byte(`<strong class="err">dead</strong>`)); got != dead {
 				t.Errorf("%s: episode page shows dead %v, want %v", g, got, dead)
 			}
+		}
+		nDead := 0
+		for _, why := range wantDead {
+			if why != "" {
+				nDead++
+			}
+		}
+		if got := bytes.Count(mustServeApp(t, a, fmt.Sprintf("/feeds/%d", f.ID)), []byte("(enclosure dead)")); got != nDead {
+			t.Errorf("feed page marks %d enclosures dead, want %d", got, nDead)
 		}
 		rss := mustServeApp(t, a, fmt.Sprintf("/feeds/%d.rss", f.ID))
 		for g, why := range wantDead {

@@ -80,8 +80,16 @@ type Episode struct {
 	// zero time if absent or unparseable.
 	Published time.Time
 	// Enclosure is the media file: the item's first audio/* or video/*
-	// enclosure, or its first enclosure if none has such a type.
+	// enclosure, or its first enclosure if none has such a type. An
+	// enclosure of type application/x-bittorrent is not a media file and
+	// is never chosen.
 	Enclosure Enclosure
+	// PublisherTorrent is the URL of a .torrent the publisher offers for
+	// Enclosure itself (PeerTube feeds do): from a
+	// <podcast:alternateEnclosure> that lists the enclosure URL as a
+	// <podcast:source> next to a source of contentType
+	// application/x-bittorrent. "" if none.
+	PublisherTorrent string
 }
 
 // Enclosure is the media file of an episode (RSS <enclosure>, Atom
@@ -111,8 +119,9 @@ type Enclosure struct {
 // conventional prefix (podcast, itunes, sy) counts too, declared or not, and
 // is looked at first.
 //
-// Items with no enclosure that has a URL are omitted: there is nothing to
-// make a torrent from. An item whose GUID, after the fallback to
+// Items with no enclosure that has a URL, or only .torrent enclosures
+// (application/x-bittorrent), are omitted: there is nothing to make a
+// torrent from. An item whose GUID, after the fallback to
 // the enclosure URL, repeats one of an earlier item is omitted too, so the
 // first occurrence wins. baseURL, normally [Result.FinalURL], resolves
 // relative URLs; if it is "" or not absolute, relative URLs stay relative.
@@ -148,6 +157,7 @@ func Parse(body []byte, baseURL string) (*Feed, error) {
 		f.ImageURL = resolve(base, parsed.Image.URL)
 	}
 	readChannelHints(f, parsed, body)
+	bound := headerNamespaces(body)
 
 	seen := make(map[string]bool, len(parsed.Items))
 	for _, item := range parsed.Items {
@@ -164,6 +174,7 @@ func Parse(body []byte, baseURL string) (*Feed, error) {
 			Link:      resolve(base, item.Link),
 			Enclosure: enc,
 		}
+		ep.PublisherTorrent = publisherTorrent(item, bound, base, enc.URL)
 		if ep.GUID == "" {
 			ep.GUID = enc.URL
 		}
@@ -195,11 +206,12 @@ func New(f *Feed, known map[string]bool) []Episode {
 }
 
 // pickEnclosure returns the first audio or video enclosure with a URL, else
-// the first enclosure with a URL; ok is false if no enclosure has a URL.
+// the first enclosure with a URL that is not a .torrent; ok is false if
+// there is none.
 func pickEnclosure(encs []*gofeed.Enclosure, base *url.URL) (enc Enclosure, ok bool) {
 	var first *gofeed.Enclosure
 	for _, e := range encs {
-		if e == nil || strings.TrimSpace(e.URL) == "" {
+		if e == nil || strings.TrimSpace(e.URL) == "" || strings.EqualFold(strings.TrimSpace(e.Type), torrentType) {
 			continue
 		}
 		if first == nil {

@@ -260,3 +260,25 @@ func (ph *metainfoPieceHasher) Pieces() []byte {
 	}
 	return out
 }
+
+// WithWebSeeds returns a copy of the bencoded metainfo mi whose `url-list`
+// (BEP 19) is webSeeds (empty ones dropped; none removes the key). The
+// info dictionary is copied byte for byte, so the infohash is unchanged,
+// and other keys are kept.
+func WithWebSeeds(mi []byte, webSeeds []string) ([]byte, error) {
+	return metainfoEdit(mi, "replace web seeds", func(d map[string]bencode.Bytes) error {
+		delete(d, "url-list")
+		var list []string
+		for _, u := range webSeeds {
+			if u != "" {
+				list = append(list, u)
+			}
+		}
+		if len(list) == 0 {
+			return nil
+		}
+		var err error
+		d["url-list"], err = bencode.Marshal(list)
+		return err
+	})
+}

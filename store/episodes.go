@@ -41,13 +41,23 @@ type Episode struct {
 	InfoHash        string    // hex infohash of its torrent; "" until ready
 	Size            int64     // bytes of its torrent's file; 0 until ready
 	CreatedAt       time.Time
+	// ReplaceReason is set on a ready episode whose enclosure changed
+	// (same GUID, new URL, declared length or ETag): a new torrent is due
+	// and InfoHash stays published until it is made. "" when none is due.
+	// Failed attempts at it count in Attempts, LastError and NextAttemptAt.
+	ReplaceReason string
+	// PublisherTorrentURL is the .torrent the feed itself offers for the
+	// enclosure (PeerTube feeds), "" if none; podseed seeds that torrent
+	// instead of making its own when its pieces match the enclosure.
+	PublisherTorrentURL string
 }
 
 // episodeColumns selects an episodes row aliased e, for scanEpisode.
 const episodeColumns = `e.id, e.feed_id, e.guid, e.title, e.enclosure_url, e.enclosure_length,
 	e.enclosure_type, e.published_at, e.state, e.last_error, e.attempts, e.next_attempt_at,
 	COALESCE(e.info_hash, ''),
-	COALESCE((SELECT ts.size FROM torrents ts WHERE ts.info_hash = e.info_hash), 0), e.created_at`
+	COALESCE((SELECT ts.size FROM torrents ts WHERE ts.info_hash = e.info_hash), 0), e.created_at,
+	e.replace_reason, e.publisher_torrent_url`
 
 // scanEpisode scans a row selected with episodeColumns, followed by columns
 // scanned into extra.
@@ -58,7 +68,7 @@ func scanEpisode(row rowScanner, extra ...any) (Episode, error) {
 	)
 	dest := append([]any{&e.ID, &e.FeedID, &e.GUID, &e.Title, &e.EnclosureURL, &e.EnclosureLength,
 		&e.EnclosureType, &published, &e.State, &e.LastError, &e.Attempts, &next,
-		&e.InfoHash, &e.Size, &createdAt}, extra...)
+		&e.InfoHash, &e.Size, &createdAt, &e.ReplaceReason, &e.PublisherTorrentURL}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return Episode{}, err
 	}
@@ -75,6 +85,14 @@ func scanEpisode(row rowScanner, extra ...any) (Episode, error) {
 // IDs, in input order. Known episodes get their title and publication time
 // updated; if one that is not ready yet has a new enclosure URL, its
 // enclosure is replaced and it becomes pending again with no attempts.
+//
+// A ready episode keeps its torrent, but takes a new enclosure URL, length
+// and type, and a replacement torrent becomes due (ReplaceReason, no
+// attempts) when the URL changed, or when the declared length changed from
+// one positive value to another that is not the torrent's size either,
+// unless the torrent's web seed is withheld (an origin whose bytes change
+// per request, as with dynamic ad insertion, often declares a new length on
+// every poll). A length that changes to 0 or from 0 is only recorded.
 // Every episode needs an EnclosureURL. It returns an error wrapping
 // ErrNotFound if the feed does not exist.
 func (s *Store) UpsertEpisodes(ctx context.Context, feedID int64, eps []Episode) ([]Episode, error) {
@@ -95,21 +113,20 @@ func (s *Store) UpsertEpisodes(ctx context.Context, feedID int64, eps []Episode)
 		}
 
 		insert, err := tx.PrepareContext(ctx, `INSERT INTO episodes
-			(feed_id, guid, title, enclosure_url, enclosure_length, enclosure_type, published_at, state, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)
+			(feed_id, guid, title, enclosure_url, enclosure_length, enclosure_type, published_at, state, created_at,
+			 publisher_torrent_url)
+			VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)
 			ON CONFLICT (feed_id, guid) DO NOTHING RETURNING id`)
 		if err != nil {
 			return err
 		}
 		defer insert.Close()
 		update, err := tx.PrepareContext(ctx,
-			"UPDATE episodes SET title = ?, published_at = ? WHERE feed_id = ? AND guid = ?")
+			"UPDATE episodes SET title = ?, published_at = ?, publisher_torrent_url = ? WHERE feed_id = ? AND guid = ?")
 		if err != nil {
 			return err
 		}
 		defer update.Close()
-		// TODO: a ready episode whose enclosure URL changed keeps its old
-		// enclosure and torrent; replacing the torrent is a later issue.
 		updateURL, err := tx.PrepareContext(ctx, `UPDATE episodes
 			SET enclosure_url = ?, enclosure_length = ?, enclosure_type = ?,
 			    state = 'pending', attempts = 0, last_error = '', next_attempt_at = NULL
@@ -118,6 +135,28 @@ func (s *Store) UpsertEpisodes(ctx context.Context, feedID int64, eps []Episode)
 			return err
 		}
 		defer updateURL.Close()
+		readReady, err := tx.PrepareContext(ctx, `SELECT e.enclosure_url, e.enclosure_length, e.replace_reason,
+			COALESCE(t.size, 0), COALESCE(t.web_seed_withheld, '')
+			FROM episodes e JOIN torrents t ON t.info_hash = e.info_hash
+			WHERE e.feed_id = ? AND e.guid = ? AND e.state = 'ready'`)
+		if err != nil {
+			return err
+		}
+		defer readReady.Close()
+		updateReady, err := tx.PrepareContext(ctx, `UPDATE episodes
+			SET enclosure_url = ?, enclosure_length = ?, enclosure_type = ?
+			WHERE feed_id = ? AND guid = ?`)
+		if err != nil {
+			return err
+		}
+		defer updateReady.Close()
+		markReplace, err := tx.PrepareContext(ctx, `UPDATE episodes
+			SET replace_reason = ?, attempts = 0, last_error = '', next_attempt_at = NULL
+			WHERE feed_id = ? AND guid = ?`)
+		if err != nil {
+			return err
+		}
+		defer markReplace.Close()
 
 		seen := make(map[string]bool, len(eps))
 		for _, e := range eps {
@@ -134,7 +173,7 @@ func (s *Store) UpsertEpisodes(ctx context.Context, feedID int64, eps []Episode)
 
 			var id int64
 			err := insert.QueryRowContext(ctx, feedID, e.GUID, e.Title, e.EnclosureURL,
-				e.EnclosureLength, e.EnclosureType, nanos(e.PublishedAt), nanos(now)).Scan(&id)
+				e.EnclosureLength, e.EnclosureType, nanos(e.PublishedAt), nanos(now), e.PublisherTorrentURL).Scan(&id)
 			switch {
 			case err == nil:
 				inserted = append(inserted, Episode{
@@ -148,17 +187,48 @@ func (s *Store) UpsertEpisodes(ctx context.Context, feedID int64, eps []Episode)
 					PublishedAt:     storedTime(e.PublishedAt),
 					State:           EpisodePending,
 					CreatedAt:       storedTime(now),
+
+					PublisherTorrentURL: e.PublisherTorrentURL,
 				})
 				continue
 			case !errors.Is(err, sql.ErrNoRows):
 				return fmt.Errorf("insert guid %q: %w", e.GUID, err)
 			}
-			if _, err := update.ExecContext(ctx, e.Title, nanos(e.PublishedAt), feedID, e.GUID); err != nil {
+			if _, err := update.ExecContext(ctx, e.Title, nanos(e.PublishedAt), e.PublisherTorrentURL, feedID, e.GUID); err != nil {
 				return fmt.Errorf("update guid %q: %w", e.GUID, err)
 			}
 			if _, err := updateURL.ExecContext(ctx, e.EnclosureURL, e.EnclosureLength, e.EnclosureType,
 				feedID, e.GUID, e.EnclosureURL); err != nil {
 				return fmt.Errorf("update enclosure of guid %q: %w", e.GUID, err)
+			}
+			var (
+				oldURL, oldReason, withheld string
+				oldLength, size             int64
+			)
+			err = readReady.QueryRowContext(ctx, feedID, e.GUID).Scan(&oldURL, &oldLength, &oldReason, &size, &withheld)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue // not ready
+			} else if err != nil {
+				return fmt.Errorf("read enclosure of guid %q: %w", e.GUID, err)
+			}
+			if _, err := updateReady.ExecContext(ctx, e.EnclosureURL, e.EnclosureLength, e.EnclosureType,
+				feedID, e.GUID); err != nil {
+				return fmt.Errorf("update enclosure of guid %q: %w", e.GUID, err)
+			}
+			reason := ""
+			switch {
+			case e.EnclosureURL != oldURL:
+				reason = "enclosure url changed"
+			case withheld == "" && oldLength > 0 && e.EnclosureLength > 0 &&
+				e.EnclosureLength != oldLength && e.EnclosureLength != size:
+				reason = fmt.Sprintf("enclosure length changed from %d to %d bytes", oldLength, e.EnclosureLength)
+			}
+			// A replacement already due for another reason keeps it,
+			// unless the URL changed again (then its attempts restart).
+			if reason != "" && (oldReason == "" || e.EnclosureURL != oldURL) {
+				if _, err := markReplace.ExecContext(ctx, reason, feedID, e.GUID); err != nil {
+					return fmt.Errorf("mark replacement of guid %q: %w", e.GUID, err)
+				}
 			}
 		}
 		return nil
@@ -196,7 +266,9 @@ func (s *Store) FindEpisodeByID(ctx context.Context, id int64) (Episode, error) 
 }
 
 // ListPendingEpisodes returns up to limit episodes to download now: pending
-// ones, and failed ones whose NextAttemptAt is at or before now. They come
+// ones, failed ones whose NextAttemptAt is at or before now, and ready ones
+// with a replacement due (ReplaceReason) whose NextAttemptAt is zero or at
+// or before now. They come
 // oldest first, in the order they were discovered (by ID). A limit of 0 or
 // less means no limit.
 func (s *Store) ListPendingEpisodes(ctx context.Context, now time.Time, limit int) ([]Episode, error) {
@@ -206,7 +278,8 @@ func (s *Store) ListPendingEpisodes(ctx context.Context, now time.Time, limit in
 	eps, err := s.queryEpisodes(ctx, "SELECT "+episodeColumns+` FROM episodes e
 		WHERE e.state = 'pending'
 		   OR (e.state = 'failed' AND (e.next_attempt_at IS NULL OR e.next_attempt_at <= ?))
-		ORDER BY e.id LIMIT ?`, nanos(now), limit)
+		   OR (e.state = 'ready' AND e.replace_reason <> '' AND (e.next_attempt_at IS NULL OR e.next_attempt_at <= ?))
+		ORDER BY e.id LIMIT ?`, nanos(now), nanos(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("list pending episodes: %w", err)
 	}
@@ -232,20 +305,31 @@ func (s *Store) queryEpisodes(ctx context.Context, query string, args ...any) ([
 }
 
 // MarkEpisodeFailed records a failed download of episode id: state failed,
-// Attempts incremented, LastError msg, retry from nextAttemptAt. It returns an
-// error wrapping ErrNotFound if there is no such episode, and an error if
-// the episode is ready already (a ready episode has its torrent).
+// Attempts incremented, LastError msg, retry from nextAttemptAt. A ready
+// episode with a replacement due stays ready with its torrent (only the
+// attempt is recorded). It returns an error wrapping ErrNotFound if there
+// is no such episode, and an error if the episode is ready with no
+// replacement due (a ready episode has its torrent).
 func (s *Store) MarkEpisodeFailed(ctx context.Context, id int64, msg string, nextAttemptAt time.Time) error {
 	err := s.withTx(ctx, func(tx *sql.Tx) error {
-		var state EpisodeState
-		err := tx.QueryRowContext(ctx, "SELECT state FROM episodes WHERE id = ?", id).Scan(&state)
+		var (
+			state  EpisodeState
+			reason string
+		)
+		err := tx.QueryRowContext(ctx, "SELECT state, replace_reason FROM episodes WHERE id = ?", id).Scan(&state, &reason)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		} else if err != nil {
 			return err
 		}
 		if state == EpisodeReady {
-			return errors.New("episode is ready")
+			if reason == "" {
+				return errors.New("episode is ready")
+			}
+			_, err = tx.ExecContext(ctx, `UPDATE episodes
+				SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?
+				WHERE id = ?`, msg, nanos(nextAttemptAt), id)
+			return err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE episodes
 			SET state = 'failed', attempts = attempts + 1, last_error = ?, next_attempt_at = ?

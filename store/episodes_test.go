@@ -159,14 +159,17 @@ func TestUpsertEpisodesChangedEnclosure(t *testing.T) {
 	}
 
 	tests := []struct {
-		name     string
-		id       int64
-		want     Episode // fields compared: enclosure, state, attempts, error, retry time, infohash
-		wantHash string
+		name        string
+		id          int64
+		want        Episode // fields compared: enclosure, state, attempts, error, retry time, infohash, replace reason
+		wantHash    string
+		wantReplace string
 	}{
 		{name: "pending gets the new enclosure", id: eps[0].ID, want: moved("pending")},
 		{name: "failed gets the new enclosure and a fresh start", id: eps[1].ID, want: moved("failed")},
-		{name: "ready keeps its enclosure and torrent", id: eps[2].ID, want: orig("ready"), wantHash: hexHash(1)},
+		// Its torrent stays published until a replacement is made.
+		{name: "ready gets the new enclosure, keeps its torrent, replacement due", id: eps[2].ID, want: moved("ready"),
+			wantHash: hexHash(1), wantReplace: "enclosure url changed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -176,9 +179,10 @@ func TestUpsertEpisodesChangedEnclosure(t *testing.T) {
 				wantState = EpisodeReady
 			}
 			got := Episode{GUID: e.GUID, EnclosureURL: e.EnclosureURL, EnclosureLength: e.EnclosureLength, EnclosureType: e.EnclosureType,
-				State: e.State, Attempts: e.Attempts, LastError: e.LastError, NextAttemptAt: e.NextAttemptAt, InfoHash: e.InfoHash}
+				State: e.State, Attempts: e.Attempts, LastError: e.LastError, NextAttemptAt: e.NextAttemptAt, InfoHash: e.InfoHash,
+				ReplaceReason: e.ReplaceReason}
 			want := tt.want
-			want.State, want.InfoHash = wantState, tt.wantHash
+			want.State, want.InfoHash, want.ReplaceReason = wantState, tt.wantHash, tt.wantReplace
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("got %+v, want %+v", got, want)
 			}

@@ -40,7 +40,11 @@ type apiFeedList struct {
 
 type apiFeedDetail struct {
 	apiFeed
-	Episodes []apiEpisode `json:"episodes"`
+	// Locked is the feed's <podcast:locked>yes</podcast:locked> and
+	// LockedOwner its owner ("" if none).
+	Locked      bool         `json:"locked"`
+	LockedOwner string       `json:"locked_owner"`
+	Episodes    []apiEpisode `json:"episodes"`
 }
 
 // apiEpisode is an episode with its torrent's links and live swarm counts;
@@ -64,12 +68,16 @@ type apiEpisode struct {
 	Seeders         int        `json:"seeders"`
 	Leechers        int        `json:"leechers"`
 	Completed       int        `json:"completed"`
+	// ReplaceReason says why a new torrent is due ("" if none is).
+	ReplaceReason string `json:"replace_reason"`
 }
 
 type apiEpisodeDetail struct {
 	apiEpisode
 	// Torrent is null until the episode is ready.
 	Torrent *apiTorrent `json:"torrent"`
+	// ReplacedTorrents are the episode's earlier torrents, newest first.
+	ReplacedTorrents []apiReplacedTorrent `json:"replaced_torrents"`
 }
 
 // apiTorrent is a ready episode's torrent and what the samples say of it.
@@ -91,6 +99,15 @@ type apiTorrent struct {
 	BytesUploadedAt *time.Time `json:"bytes_uploaded_at"`
 	// BitTorrentBytes is completed × size, see bittorrentBytes.
 	BitTorrentBytes int64 `json:"bittorrent_bytes_estimate"`
+	// SourceURL is where the bytes were downloaded from, ResolvedURL the
+	// end of its redirects ("" if none).
+	SourceURL   string `json:"source_url"`
+	ResolvedURL string `json:"resolved_url"`
+	// WebSeedDeadAt is since when the enclosure is gone (null: alive);
+	// the web seed is withheld meanwhile. ProbedAt is the last check.
+	WebSeedDeadAt     *time.Time `json:"web_seed_dead_at"`
+	WebSeedDeadReason string     `json:"web_seed_dead_reason"`
+	ProbedAt          *time.Time `json:"probed_at"`
 }
 
 type apiSampleList struct {
@@ -137,7 +154,7 @@ func (s *Server) newAPIEpisode(ctx context.Context, urls URLs, e store.Episode) 
 		ID: e.ID, FeedID: e.FeedID, GUID: e.GUID, Title: e.Title, PublishedAt: apiTime(e.PublishedAt),
 		EnclosureURL: e.EnclosureURL, EnclosureLength: e.EnclosureLength, EnclosureType: e.EnclosureType,
 		State: string(e.State), LastError: e.LastError, NextAttemptAt: apiTime(e.NextAttemptAt),
-		PageURL: urls.EpisodePage(e.ID), InfoHash: e.InfoHash,
+		PageURL: urls.EpisodePage(e.ID), InfoHash: e.InfoHash, ReplaceReason: e.ReplaceReason,
 	}
 	if e.InfoHash != "" {
 		ae.TorrentURL = urls.Torrent(e.InfoHash)
@@ -183,6 +200,14 @@ func (s *Server) handleAPIFeed(w http.ResponseWriter, r *http.Request) {
 	}
 	urls := s.catalog.URLs()
 	d := apiFeedDetail{apiFeed: newAPIFeed(urls, f), Episodes: make([]apiEpisode, 0, len(eps))}
+	if l := s.lifecycle(); l != nil {
+		lock, err := l.FeedLock(ctx, id)
+		if err != nil {
+			s.writeAPIError(w, r, err)
+			return
+		}
+		d.Locked, d.LockedOwner = lock.Locked, lock.Owner
+	}
 	for _, e := range eps {
 		d.Episodes = append(d.Episodes, s.newAPIEpisode(ctx, urls, e))
 	}
@@ -202,7 +227,18 @@ func (s *Server) handleAPIEpisode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	urls := s.catalog.URLs()
-	d := apiEpisodeDetail{apiEpisode: s.newAPIEpisode(ctx, urls, e)}
+	d := apiEpisodeDetail{apiEpisode: s.newAPIEpisode(ctx, urls, e), ReplacedTorrents: []apiReplacedTorrent{}}
+	rs, err := s.replacedTorrents(ctx, e.ID)
+	if err != nil {
+		s.writeAPIError(w, r, err)
+		return
+	}
+	for _, rt := range rs {
+		d.ReplacedTorrents = append(d.ReplacedTorrents, apiReplacedTorrent{
+			InfoHash: rt.OldInfoHash, TorrentURL: urls.Torrent(rt.OldInfoHash), Reason: rt.Reason,
+			ReplacedBy: rt.NewInfoHash, ReplacedAt: apiTime(rt.ReplacedAt), RetiredAt: apiTime(rt.OldRetiredAt),
+		})
+	}
 	if e.InfoHash != "" {
 		t, err := s.catalog.FindTorrentByInfoHash(ctx, e.InfoHash)
 		if err != nil {
@@ -220,9 +256,9 @@ func (s *Server) handleAPIEpisode(w http.ResponseWriter, r *http.Request) {
 			InfoHash: t.InfoHash, Name: t.Name, PieceLength: t.PieceLength, Size: t.Size, SRI: t.SRI,
 			WebSeedWithheld: t.WebSeedWithheld, CreatedAt: apiTime(t.CreatedAt), SamplesURL: urls.APISamples(t.InfoHash),
 			BitTorrentBytes: bittorrentBytes(d.Completed, t.Size),
-		}
-		if t.WebSeedWithheld == "" {
-			at.WebSeed = e.EnclosureURL
+			SourceURL:       t.SourceURL, ResolvedURL: t.ResolvedURL,
+			WebSeedDeadAt: apiTime(t.WebSeedDeadAt), WebSeedDeadReason: t.WebSeedDeadReason, ProbedAt: apiTime(t.ProbedAt),
+			WebSeed: s.webSeedOf(ctx, e, t),
 		}
 		if n := len(samples); n > 0 {
 			at.BytesUploaded, at.BytesUploadedAt = samples[n-1].BytesUploaded, apiTime(samples[n-1].At)

@@ -39,7 +39,9 @@ type (
 	}
 	apiFeedDetail struct {
 		apiFeed
-		Episodes []apiEpisode `json:"episodes"`
+		Locked      bool         `json:"locked"`
+		LockedOwner string       `json:"locked_owner"`
+		Episodes    []apiEpisode `json:"episodes"`
 	}
 	apiEpisode struct {
 		ID              int64      `json:"id"`
@@ -60,24 +62,39 @@ type (
 		Seeders         int        `json:"seeders"`
 		Leechers        int        `json:"leechers"`
 		Completed       int        `json:"completed"`
+		ReplaceReason   string     `json:"replace_reason"`
 	}
 	apiEpisodeDetail struct {
 		apiEpisode
-		Torrent *apiTorrent `json:"torrent"`
+		Torrent          *apiTorrent          `json:"torrent"`
+		ReplacedTorrents []apiReplacedTorrent `json:"replaced_torrents"`
+	}
+	apiReplacedTorrent struct {
+		InfoHash   string     `json:"infohash"`
+		TorrentURL string     `json:"torrent_url"`
+		Reason     string     `json:"reason"`
+		ReplacedBy string     `json:"replaced_by"`
+		ReplacedAt *time.Time `json:"replaced_at"`
+		RetiredAt  *time.Time `json:"retired_at"`
 	}
 	apiTorrent struct {
-		InfoHash        string     `json:"infohash"`
-		Name            string     `json:"name"`
-		PieceLength     int64      `json:"piece_length"`
-		Size            int64      `json:"size"`
-		SRI             string     `json:"sri"`
-		WebSeed         string     `json:"web_seed"`
-		WebSeedWithheld string     `json:"web_seed_withheld"`
-		CreatedAt       *time.Time `json:"created_at"`
-		SamplesURL      string     `json:"samples_url"`
-		BytesUploaded   int64      `json:"bytes_uploaded"`
-		BytesUploadedAt *time.Time `json:"bytes_uploaded_at"`
-		BitTorrentBytes int64      `json:"bittorrent_bytes_estimate"`
+		InfoHash          string     `json:"infohash"`
+		Name              string     `json:"name"`
+		PieceLength       int64      `json:"piece_length"`
+		Size              int64      `json:"size"`
+		SRI               string     `json:"sri"`
+		WebSeed           string     `json:"web_seed"`
+		WebSeedWithheld   string     `json:"web_seed_withheld"`
+		CreatedAt         *time.Time `json:"created_at"`
+		SamplesURL        string     `json:"samples_url"`
+		BytesUploaded     int64      `json:"bytes_uploaded"`
+		BytesUploadedAt   *time.Time `json:"bytes_uploaded_at"`
+		BitTorrentBytes   int64      `json:"bittorrent_bytes_estimate"`
+		SourceURL         string     `json:"source_url"`
+		ResolvedURL       string     `json:"resolved_url"`
+		WebSeedDeadAt     *time.Time `json:"web_seed_dead_at"`
+		WebSeedDeadReason string     `json:"web_seed_dead_reason"`
+		ProbedAt          *time.Time `json:"probed_at"`
 	}
 	apiSampleList struct {
 		InfoHash string      `json:"infohash"`

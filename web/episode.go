@@ -23,8 +23,13 @@ type episodePage struct {
 	EnclosureURL       string
 	EnclosureType      string
 	EnclosureLength    string // as the feed declared it; "" if unknown
+	// ReplaceReason says why a new torrent is due (the enclosure changed);
+	// the current one stays until it is made. "" if none is due.
+	ReplaceReason string
 	// Torrent is nil until the episode is ready.
 	Torrent *episodeTorrent
+	// Replaced lists the episode's earlier torrents, newest first.
+	Replaced []replacedTorrent
 }
 
 // episodeTorrent is what the episode page shows of a ready episode's
@@ -32,13 +37,19 @@ type episodePage struct {
 type episodeTorrent struct {
 	InfoHash, Name string
 	// WebSeed is the url-list URL, the enclosure; "" when withheld, for
-	// the reason in WebSeedWithheld.
-	WebSeed, WebSeedWithheld string
-	PieceLength, Size        string
-	Pieces                   int64
-	SRI, Created             string
-	TorrentURL, SamplesURL   string
-	Magnet                   template.URL
+	// the reason in WebSeedWithheld, or while the enclosure is dead
+	// (WebSeedDead, the time since when, and WebSeedDeadReason).
+	WebSeed, WebSeedWithheld       string
+	WebSeedDead, WebSeedDeadReason string
+	// SourceURL is where the bytes were downloaded from, ResolvedURL where
+	// its redirects ended ("" if none); LastProbe is the last check of the
+	// enclosure ("" never).
+	SourceURL, ResolvedURL, LastProbe string
+	PieceLength, Size                 string
+	Pieces                            int64
+	SRI, Created                      string
+	TorrentURL, SamplesURL            string
+	Magnet                            template.URL
 	// Live counts from the tracker, since it started.
 	Seeders, Leechers, Completed int
 	// BytesUploaded is podseed's own upload, from the latest sample;
@@ -123,9 +134,19 @@ func (s *Server) handleEpisodePage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		page.Torrent = s.newEpisodeTorrent(ctx, urls, t, samples)
-		if t.WebSeedWithheld == "" {
-			page.Torrent.WebSeed = e.EnclosureURL
-		}
+		page.Torrent.WebSeed = s.webSeedOf(ctx, e, t)
+	}
+	page.ReplaceReason = e.ReplaceReason
+	rs, err := s.replacedTorrents(ctx, e.ID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	for _, rt := range rs {
+		page.Replaced = append(page.Replaced, replacedTorrent{
+			InfoHash: rt.OldInfoHash, TorrentURL: urls.Torrent(rt.OldInfoHash), Reason: rt.Reason,
+			ReplacedAt: formatTime(rt.ReplacedAt), RetiredAt: formatTime(rt.OldRetiredAt),
+		})
 	}
 	s.render(w, r, "episode", page)
 }
@@ -136,6 +157,8 @@ func (s *Server) newEpisodeTorrent(ctx context.Context, urls URLs, t store.Torre
 	c := s.swarm.Scrape(t.InfoHash)
 	et := &episodeTorrent{
 		InfoHash: t.InfoHash, Name: t.Name, WebSeedWithheld: t.WebSeedWithheld,
+		WebSeedDead: formatTime(t.WebSeedDeadAt), WebSeedDeadReason: t.WebSeedDeadReason,
+		SourceURL: t.SourceURL, ResolvedURL: t.ResolvedURL, LastProbe: formatTime(t.ProbedAt),
 		PieceLength: formatSize(t.PieceLength),
 		Size:        formatSize(t.Size),
 		SRI:         t.SRI, Created: formatTime(t.CreatedAt),

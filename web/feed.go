@@ -20,6 +20,10 @@ type feedPage struct {
 	PodcastURL template.URL
 	Episodes   []feedEpisode
 	Admin      adminView
+	// Locked is the feed's <podcast:locked>yes</podcast:locked>, with the
+	// owner it names ("" if none).
+	Locked      bool
+	LockedOwner string
 }
 
 // feedHealth is what the pages show of a feed's polling.
@@ -55,6 +59,11 @@ type feedEpisode struct {
 	// Sparkline charts seeders + leechers over the last 24 hours; set
 	// when HasSparkline.
 	Sparkline lineChart
+	// EnclosureDead is set while the enclosure's origin is gone (the
+	// torrent is seeded from podseed's copy); ReplaceReason while a new
+	// torrent is due because the enclosure changed.
+	EnclosureDead bool
+	ReplaceReason string
 }
 
 // episodeTitle is what pages call an episode: its title, else its GUID
@@ -104,12 +113,21 @@ func (s *Server) serveFeedPage(w http.ResponseWriter, r *http.Request, file stri
 	if p := urls.PodcastFeed(id); strings.HasPrefix(p, "podcast://") {
 		page.PodcastURL = template.URL(p)
 	}
+	if l := s.lifecycle(); l != nil {
+		lock, err := l.FeedLock(ctx, id)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		page.Locked, page.LockedOwner = lock.Locked, lock.Owner
+	}
 	now := s.now().UTC()
 	from := now.Add(-sparklineWindow)
 	for _, e := range eps {
 		pe := feedEpisode{
 			ID: e.ID, Title: episodeTitle(e), PageURL: urls.EpisodePage(e.ID),
 			State: string(e.State), LastError: e.LastError, Published: formatDate(e.PublishedAt),
+			ReplaceReason: e.ReplaceReason,
 		}
 		pe.Size = episodeSize(e)
 		if e.InfoHash != "" {
@@ -118,6 +136,9 @@ func (s *Server) serveFeedPage(w http.ResponseWriter, r *http.Request, file stri
 			pe.Seeders, pe.Leechers, pe.Completed = c.Seeders, c.Leechers, c.Completed
 			pe.TorrentURL = urls.Torrent(e.InfoHash)
 			pe.Magnet = safeMagnet(s.catalog.Magnet(ctx, e.InfoHash))
+			if t, err := s.catalog.FindTorrentByInfoHash(ctx, e.InfoHash); err == nil {
+				pe.EnclosureDead = !t.WebSeedDeadAt.IsZero()
+			}
 			samples, err := s.catalog.ListSwarmSamples(ctx, e.InfoHash, from)
 			if err != nil {
 				s.writeError(w, r, err)

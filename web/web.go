@@ -248,6 +248,8 @@ func statusOf(r *http.Request, err error) int {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return http.StatusNotFound
+	case errors.Is(err, store.ErrGone):
+		return http.StatusGone
 	case errors.Is(err, errBadRequest):
 		return http.StatusBadRequest
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:

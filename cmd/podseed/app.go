@@ -55,6 +55,9 @@ type App struct {
 	seeding sync.Map
 	// wake asks the ingest loop to look for pending episodes now.
 	wake chan struct{}
+	// probeSpacing is the least time between two enclosure probes of one
+	// host (lifecycle_probe.go).
+	probeSpacing time.Duration
 }
 
 // Open opens the data directory, the store and the torrent client, re-adds
@@ -72,7 +75,7 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 	}
 	a = &App{
 		cfg: cfg, log: cfg.Logger.With("component", "app"), wake: make(chan struct{}, 1),
-		hosts: newHostLimiter(perHostConcurrency),
+		hosts: newHostLimiter(perHostConcurrency), probeSpacing: probeHostSpacing,
 	}
 	defer func() {
 		if err != nil {
@@ -136,6 +139,7 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 	// Feeds are small: a whole fetch must finish within a minute.
 	a.fetcher = &feed.Fetcher{Client: newHTTPClient(cfg.guard(), time.Minute), UserAgent: cfg.userAgent()}
 	a.ingestHTTP = newHTTPClient(cfg.guard(), 0)
+	a.ingestHTTP.CheckRedirect = checkEnclosureRedirect
 	if a.metrics, err = newMetrics(a); err != nil {
 		return nil, err
 	}
@@ -187,7 +191,11 @@ func (a *App) resumeSeeding(ctx context.Context) error {
 		return err
 	}
 	for _, t := range ts {
-		if err := a.startSeeding(ctx, t.Metainfo, t.DataPath, false); err != nil {
+		if t.Retired() {
+			a.retireTorrent(t) // finishes a retirement a crash interrupted
+			continue
+		}
+		if err := a.startSeeding(ctx, t.Metainfo, t.DataPath, false, t.PublisherURL != ""); err != nil {
 			a.log.Error("resume seeding", "infohash", t.InfoHash, "data_path", t.DataPath, "err", err)
 		}
 	}
@@ -195,11 +203,13 @@ func (a *App) resumeSeeding(ctx context.Context) error {
 	return nil
 }
 
-func (a *App) startSeeding(ctx context.Context, mi []byte, dataPath string, verified bool) error {
+// startSeeding seeds metainfo mi from dataPath with podseed's announce
+// list (plus the publisher's trackers for a publisher's torrent).
+func (a *App) startSeeding(ctx context.Context, mi []byte, dataPath string, verified, publisher bool) error {
 	if _, err := os.Stat(dataPath); err != nil {
 		return fmt.Errorf("data file: %w", err)
 	}
-	mi, err := seed.WithAnnounceList(mi, a.announceList())
+	mi, err := seed.WithAnnounceList(mi, a.announceFor(mi, publisher))
 	if err != nil {
 		return err
 	}
@@ -252,6 +262,7 @@ func (a *App) Run(ctx context.Context) error {
 	sched.Schedule(cron.Every(dueCheckEvery), cron.FuncJob(func() { a.pollFeeds(ctx, false) }))
 	sched.Schedule(cron.Every(sampleEvery), cron.FuncJob(func() { a.sampleSwarms(ctx) }))
 	sched.Schedule(cron.Every(downsampleEvery), cron.FuncJob(func() { a.downsampleSwarms(ctx) }))
+	sched.Schedule(cron.Every(probeEvery), cron.FuncJob(func() { a.probeEnclosures(ctx, time.Now()) }))
 	sched.Start()
 
 	<-ctx.Done()

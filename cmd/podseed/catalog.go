@@ -59,13 +59,14 @@ func (c catalog) Peers(_ context.Context, infoHash string) []web.Peer {
 }
 
 // TorrentFile returns the stored metainfo with podseed's current announce
-// list; the infohash does not change.
+// list (and no web seed while the enclosure is dead); the infohash does
+// not change. A retired torrent is store.ErrGone.
 func (c catalog) TorrentFile(ctx context.Context, infoHash string) ([]byte, error) {
 	t, err := c.a.store.FindTorrentByInfoHash(ctx, infoHash)
 	if err != nil {
 		return nil, err
 	}
-	return seed.WithAnnounceList(t.Metainfo, c.a.announceList())
+	return c.a.servedMetainfo(t)
 }
 
 func (c catalog) Magnet(ctx context.Context, infoHash string) string {
@@ -80,15 +81,19 @@ func (c catalog) Magnet(ctx context.Context, infoHash string) string {
 	return m
 }
 
-// alternates lists what podseed made for a feed's ready episodes.
-func (c catalog) alternates(ctx context.Context, feedID int64) ([]publish.Alternate, error) {
+// alternates lists the torrents of a feed's ready episodes; publisher
+// torrents (which the feed lists itself) only if withPublisher.
+func (c catalog) alternates(ctx context.Context, feedID int64, withPublisher bool) ([]publish.Alternate, error) {
 	ets, err := c.a.store.ListFeedTorrents(ctx, feedID)
 	if err != nil {
 		return nil, err
 	}
 	alts := make([]publish.Alternate, 0, len(ets))
 	for _, et := range ets {
-		mi, err := seed.WithAnnounceList(et.Torrent.Metainfo, c.a.announceList())
+		if et.Torrent.PublisherURL != "" && !withPublisher {
+			continue
+		}
+		mi, err := c.a.servedMetainfo(et.Torrent)
 		if err != nil {
 			return nil, err
 		}
@@ -97,12 +102,16 @@ func (c catalog) alternates(ctx context.Context, feedID int64) ([]publish.Altern
 		if err != nil {
 			return nil, err
 		}
-		guid := et.Episode.GUID
+		guid, source := et.Episode.GUID, et.Episode.EnclosureURL
 		if guid == et.Episode.EnclosureURL {
 			guid = "" // the item had no <guid>: match by enclosure URL
+		} else if et.Torrent.SourceURL != "" {
+			// The URL the torrent's bytes came from: while a replacement
+			// is due, the item's enclosure has other bytes.
+			source = et.Torrent.SourceURL
 		}
 		alts = append(alts, publish.Alternate{
-			GUID: guid, EnclosureURL: et.Episode.EnclosureURL, Type: et.Episode.EnclosureType,
+			GUID: guid, EnclosureURL: source, Type: et.Episode.EnclosureType,
 			Length: et.Torrent.Size, TorrentURL: torrentURL, TorrentLength: int64(len(mi)),
 			Magnet: magnet, InfoHash: et.Torrent.InfoHash, SRI: et.Torrent.SRI,
 			Title: et.Episode.Title, Published: et.Episode.PublishedAt,
@@ -120,7 +129,7 @@ func (c catalog) FeedRSS(ctx context.Context, feedID int64) ([]byte, error) {
 	if f.Body == nil {
 		return nil, fmt.Errorf("feed %d not fetched yet: %w", feedID, store.ErrNotFound)
 	}
-	alts, err := c.alternates(ctx, feedID)
+	alts, err := c.alternates(ctx, feedID, false)
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +144,7 @@ func (c catalog) TorrentFeedRSS(ctx context.Context, feedID int64) ([]byte, erro
 	if err != nil {
 		return nil, err
 	}
-	alts, err := c.alternates(ctx, feedID)
+	alts, err := c.alternates(ctx, feedID, true)
 	if err != nil {
 		return nil, err
 	}

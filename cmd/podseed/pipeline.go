@@ -101,7 +101,7 @@ func (a *App) pollFeed(ctx context.Context, f store.Feed) error {
 		eps = append(eps, store.Episode{
 			FeedID: f.ID, GUID: e.GUID, Title: e.Title,
 			EnclosureURL: e.Enclosure.URL, EnclosureLength: e.Enclosure.Length, EnclosureType: e.Enclosure.Type,
-			PublishedAt: e.Published,
+			PublishedAt: e.Published, PublisherTorrentURL: e.PublisherTorrent,
 		})
 	}
 	added, err := a.store.UpsertEpisodes(ctx, f.ID, eps)
@@ -113,6 +113,9 @@ func (a *App) pollFeed(ctx context.Context, f store.Feed) error {
 		FetchedAt: start, NextPollAt: feed.NextPoll(start, a.cfg.PollInterval, res, parsed, rnd),
 	}); err != nil {
 		return err
+	}
+	if err := a.store.UpdateFeedLock(ctx, f.ID, store.FeedLock{Locked: parsed.Locked, Owner: parsed.LockedOwner}); err != nil {
+		a.log.Warn("record podcast:locked", "feed_id", f.ID, "err", err)
 	}
 	result = pollOK
 	a.log.Info("polled feed", "feed_id", f.ID, "episodes", len(eps), "new_episodes", len(added),
@@ -194,26 +197,59 @@ func (a *App) ingestPending(ctx context.Context) {
 
 // ingestEpisode torrentifies one episode: download once while hashing,
 // record the torrent (and mark the episode ready) in one transaction, then
-// seed it. A failure is recorded with a retry time.
+// seed it. A failure is recorded with a retry time. A ready episode with a
+// replacement due (its enclosure changed) gets a new torrent the same way;
+// its old one stays published until the new one is recorded, and is then
+// retired.
 func (a *App) ingestEpisode(ctx context.Context, e store.Episode) {
 	log := a.log.With("episode_id", e.ID, "guid", e.GUID)
+	replacing := e.State == store.EpisodeReady && e.ReplaceReason != ""
 	start := time.Now()
+	client, rec := recordingClient(a.ingestHTTP)
 	ing, err := seed.Ingest(ctx, seed.IngestRequest{
 		URL: e.EnclosureURL, DeclaredLength: e.EnclosureLength,
 		TmpDir: a.cfg.tmpDir(), FilesDir: a.cfg.filesDir(),
 		AnnounceList: a.announceList(), CreatedBy: a.cfg.createdBy(), UserAgent: a.cfg.userAgent(),
-		MaxBytes: a.cfg.MaxEnclosureBytes, Client: a.ingestHTTP,
+		MaxBytes: a.cfg.MaxEnclosureBytes, Client: client,
 	})
-	var withheld string
+	var (
+		tor     store.Torrent
+		retired string
+	)
 	if err == nil {
-		withheld, err = a.vetWebSeed(ctx, e, ing)
+		hops := rec.Hops()
+		webSeed, resolved := webSeedFor(e.EnclosureURL, hops)
+		tor = store.Torrent{
+			InfoHash: ing.InfoHash, EpisodeID: e.ID, Name: ing.Name,
+			PieceLength: ing.PieceLength, Size: ing.Size, DataPath: ing.DataPath, SRI: ing.SRI,
+			CreatedAt: time.Now(), SourceURL: e.EnclosureURL, ResolvedURL: resolved,
+			NextProbeAt: time.Now().Add(jitter(probeInterval)),
+		}
+		if len(hops) > 0 {
+			tor.ETag = hops[len(hops)-1].ETag
+		}
+		ing.Metainfo, err = seed.WithWebSeeds(ing.Metainfo, []string{webSeed})
 	}
 	if err == nil {
-		err = a.store.CreateTorrent(ctx, store.Torrent{
-			InfoHash: ing.InfoHash, EpisodeID: e.ID, Name: ing.Name, Metainfo: ing.Metainfo,
-			PieceLength: ing.PieceLength, Size: ing.Size, DataPath: ing.DataPath, SRI: ing.SRI,
-			WebSeedWithheld: withheld, CreatedAt: time.Now(),
-		})
+		tor.WebSeedWithheld, err = a.vetWebSeed(ctx, e, ing)
+		tor.Metainfo = ing.Metainfo
+	}
+	if err == nil && e.PublisherTorrentURL != "" {
+		// The feed has its own torrent of this file: seed that one if it
+		// really is of these bytes, else make podseed's own.
+		if adopted, aerr := a.adoptPublisherTorrent(ctx, e, tor); aerr != nil {
+			log.Warn("publisher torrent not adopted", "torrent_url", redactURL(e.PublisherTorrentURL), "err", aerr)
+		} else {
+			tor = adopted
+			log.Info("adopted publisher torrent", "infohash", tor.InfoHash, "torrent_url", redactURL(e.PublisherTorrentURL))
+		}
+	}
+	if err == nil {
+		if replacing {
+			retired, err = a.store.ReplaceTorrent(ctx, tor, e.ReplaceReason)
+		} else {
+			err = a.store.CreateTorrent(ctx, tor)
+		}
 	}
 	if ctx.Err() == nil {
 		var size int64
@@ -227,16 +263,28 @@ func (a *App) ingestEpisode(ctx context.Context, e store.Episode) {
 			return // shutting down: the episode stays pending and restarts next run
 		}
 		delay := retryDelay(e.Attempts)
-		log.Warn("ingest enclosure", "enclosure_url", redactURL(e.EnclosureURL), "err", err, "retry_in", delay)
+		log.Warn("ingest enclosure", "enclosure_url", redactURL(e.EnclosureURL), "err", err, "retry_in", delay,
+			"replacing", e.InfoHash)
 		if merr := a.store.MarkEpisodeFailed(ctx, e.ID, err.Error(), time.Now().Add(delay)); merr != nil {
 			log.Error("record ingest failure", "err", merr)
 		}
 		return
 	}
-	log.Info("torrentified enclosure", "infohash", ing.InfoHash, "size", ing.Size,
-		"piece_length", ing.PieceLength, "duration", time.Since(start).Round(time.Millisecond))
-	if err := a.startSeeding(ctx, ing.Metainfo, ing.DataPath, true); err != nil {
-		log.Error("start seeding", "infohash", ing.InfoHash, "err", err)
+	log.Info("torrentified enclosure", "infohash", tor.InfoHash, "size", tor.Size,
+		"piece_length", tor.PieceLength, "duration", time.Since(start).Round(time.Millisecond))
+	if err := a.startSeeding(ctx, tor.Metainfo, tor.DataPath, true, tor.PublisherURL != ""); err != nil {
+		log.Error("start seeding", "infohash", tor.InfoHash, "err", err)
+	}
+	if replacing {
+		log.Info("replaced torrent", "old_infohash", e.InfoHash, "infohash", tor.InfoHash, "reason", e.ReplaceReason)
+	}
+	if retired != "" {
+		old, err := a.store.FindTorrentByInfoHash(ctx, retired)
+		if err != nil {
+			log.Error("retire torrent", "infohash", retired, "err", err)
+			return
+		}
+		a.retireTorrent(old)
 	}
 }
 
@@ -278,6 +326,11 @@ func retryDelay(attempts int) time.Duration {
 	if attempts < 20 {
 		d = min(ingestRetryBase<<attempts, ingestRetryMax)
 	}
+	return jitter(d)
+}
+
+// jitter returns d ± 10 %, at random.
+func jitter(d time.Duration) time.Duration {
 	return d + time.Duration((rand.Float64()*0.2-0.1)*float64(d))
 }
 

@@ -207,11 +207,14 @@ func (s swarm) Scrape(infoHash string) web.SwarmCounts {
 
 // OriginUnusable says why podseed serves an episode's bytes itself on
 // /episodes/{id} instead of redirecting to the origin: the origin's bytes
-// are unstable (the web seed was withheld). A dead-origin flag on the
-// episode belongs here too once the store records one.
+// are unstable (the web seed was withheld) or the enclosure probe found the
+// origin gone (the web seed is dead).
 func (c catalog) OriginUnusable(_ context.Context, _ store.Episode, t store.Torrent) string {
 	if t.WebSeedWithheld != "" {
 		return "web seed withheld: " + t.WebSeedWithheld
+	}
+	if !t.WebSeedDeadAt.IsZero() {
+		return "enclosure dead: " + t.WebSeedDeadReason
 	}
 	return ""
 }

@@ -190,9 +190,18 @@ func openLifecycleApp(t *testing.T, dataDir string) (a *App, close func()) {
 
 // serveApp answers one GET with the app's HTTP handler (the app need not
 // run).
+// serveApp GETs path from a's handler as a browser would (Accept prefers
+// text/html, so /episodes/{id} answers its dashboard page).
 func serveApp(a *App, path string) (int, []byte) {
+	return serveAppAccept(a, path, "text/html,application/xhtml+xml,*/*;q=0.8")
+}
+
+// serveAppAccept GETs path from a's handler with an Accept header.
+func serveAppAccept(a *App, path, accept string) (int, []byte) {
 	rec := httptest.NewRecorder()
-	a.srv.Handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, a.urls.Base+path, nil))
+	req := httptest.NewRequest(http.MethodGet, a.urls.Base+path, nil)
+	req.Header.Set("Accept", accept)
+	a.srv.Handler.ServeHTTP(rec, req)
 	return rec.Code, rec.Body.Bytes()
 }
 
@@ -548,6 +557,14 @@ func TestDeadEnclosures(t *testing.T) {
 			page := mustServeApp(t, a, fmt.Sprintf("/episodes/%d", e.ID))
 			if got := bytes.Contains(page, []byte(`<strong class="err">dead</strong>`)); got != dead {
 				t.Errorf("%s: episode page shows dead %v, want %v", g, got, dead)
+			}
+			// A podcast app asking /episodes/{id} is sent to the origin
+			// while it is alive and gets podseed's copy once it is dead.
+			code, body := serveAppAccept(a, fmt.Sprintf("/episodes/%d", e.ID), "*/*")
+			if want := map[bool]int{false: http.StatusFound, true: http.StatusOK}[dead]; code != want {
+				t.Errorf("%s: /episodes/%d for a podcast app: status %d, want %d", g, e.ID, code, want)
+			} else if dead && int64(len(body)) != tor.Size {
+				t.Errorf("%s: podseed's copy has %d bytes, want %d", g, len(body), tor.Size)
 			}
 		}
 		nDead := 0

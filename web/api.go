@@ -91,6 +91,10 @@ type apiTorrent struct {
 	BytesUploadedAt *time.Time `json:"bytes_uploaded_at"`
 	// BitTorrentBytes is completed × size, see bittorrentBytes.
 	BitTorrentBytes int64 `json:"bittorrent_bytes_estimate"`
+	// EvictedAt is when retention deleted podseed's copy (null while
+	// podseed seeds it): still published, served by the web seed and
+	// other peers.
+	EvictedAt *time.Time `json:"evicted_at"`
 }
 
 type apiSampleList struct {
@@ -220,6 +224,7 @@ func (s *Server) handleAPIEpisode(w http.ResponseWriter, r *http.Request) {
 			InfoHash: t.InfoHash, Name: t.Name, PieceLength: t.PieceLength, Size: t.Size, SRI: t.SRI,
 			WebSeedWithheld: t.WebSeedWithheld, CreatedAt: apiTime(t.CreatedAt), SamplesURL: urls.APISamples(t.InfoHash),
 			BitTorrentBytes: bittorrentBytes(d.Completed, t.Size),
+			EvictedAt:       apiTime(s.evictedAt(ctx, t.InfoHash)),
 		}
 		if t.WebSeedWithheld == "" {
 			at.WebSeed = e.EnclosureURL

@@ -78,6 +78,7 @@ type (
 		BytesUploaded   int64      `json:"bytes_uploaded"`
 		BytesUploadedAt *time.Time `json:"bytes_uploaded_at"`
 		BitTorrentBytes int64      `json:"bittorrent_bytes_estimate"`
+		EvictedAt       *time.Time `json:"evicted_at"`
 	}
 	apiSampleList struct {
 		InfoHash string      `json:"infohash"`

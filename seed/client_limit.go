@@ -88,3 +88,12 @@ func (r *limitedReader) ReadAt(b []byte, off int64) (int, error) {
 
 // Close releases nothing: the pieces belong to the torrent's storage.
 func (r *limitedReader) Close() error { return nil }
+
+// UploadRateLimits returns the upload limits in force, in bytes per second
+// (0: unlimited): across all torrents, and per torrent.
+func (c *Client) UploadRateLimits() (global, perTorrent int64) {
+	if c.upload != nil {
+		global = int64(c.upload.Limit())
+	}
+	return global, c.torrentUploadLimit
+}

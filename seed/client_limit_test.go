@@ -56,6 +56,9 @@ func TestClientTorrentUploadRateLimit(t *testing.T) {
 	if got := fx.client.upload.Limit(); got != rate.Limit(16<<20) {
 		t.Errorf("global upload limit: got %v, want %v", got, rate.Limit(16<<20))
 	}
+	if g, pt := fx.client.UploadRateLimits(); g != 16<<20 || pt != 8<<20 {
+		t.Errorf("UploadRateLimits: got %d, %d; want %d, %d", g, pt, 16<<20, 8<<20)
+	}
 }
 
 // TestClientTorrentUploadUnlimited: without a per-torrent limit, peer reads
@@ -72,6 +75,9 @@ func TestClientTorrentUploadUnlimited(t *testing.T) {
 	}
 	if fx.client.upload != nil {
 		t.Errorf("global upload limiter: got %v, want none", fx.client.upload.Limit())
+	}
+	if g, pt := fx.client.UploadRateLimits(); g != 0 || pt != 0 {
+		t.Errorf("UploadRateLimits: got %d, %d; want 0, 0", g, pt)
 	}
 }
 

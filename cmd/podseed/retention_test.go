@@ -314,3 +314,19 @@ func TestServeConfigResourceControls(t *testing.T) {
 		}
 	}
 }
+
+// TestAppUploadLimitsReachClient: the App hands its upload limits to the
+// torrent client.
+func TestAppUploadLimitsReachClient(t *testing.T) {
+	a, err := Open(context.Background(), Config{
+		DataDir: t.TempDir(), Listen: "127.0.0.1:0", BTListenHost: "127.0.0.1",
+		UploadRateLimit: 5 << 20, TorrentUploadRateLimit: 1 << 20, ConnsPerTorrent: 10, HalfOpenPerTorrent: 5, HalfOpen: 20,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if g, pt := a.Client().UploadRateLimits(); g != 5<<20 || pt != 1<<20 {
+		t.Errorf("client upload limits: got %d, %d; want %d, %d", g, pt, 5<<20, 1<<20)
+	}
+}

@@ -45,6 +45,7 @@ type App struct {
 	urls       web.URLs
 	metrics    *metrics
 	hosts      *hostLimiter // per-host bound on feed fetches
+	feeds      *feedCache   // rendered feeds (feedcache.go)
 	// udp is the UDP tracker's socket, nil when disabled.
 	udp net.PacketConn
 	// udpAnnounce is the UDP tracker's announce URL, "" when disabled.
@@ -75,7 +76,7 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 	}
 	a = &App{
 		cfg: cfg, log: cfg.Logger.With("component", "app"), wake: make(chan struct{}, 1),
-		hosts: newHostLimiter(perHostConcurrency),
+		hosts: newHostLimiter(perHostConcurrency), feeds: newFeedCache(feedCacheMaxBytes),
 	}
 	defer func() {
 		if err != nil {

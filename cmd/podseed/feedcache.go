@@ -103,11 +103,12 @@ func (c *feedCache) drop(feedID int64) {
 	}
 }
 
-// feedInputs hashes what rendering a feed of kind reads: podseed's URLs and
-// announce list, the feed's URL and body (republished feed) or title and
-// last fetch time (torrent feed), and every ready episode with its torrent. A torrent's metainfo is immutable for its infohash, so
-// its length stands in for its bytes.
-func (a *App) feedInputs(kind feedCacheKind, f store.Feed, ets []store.EpisodeTorrent) [sha256.Size]byte {
+// feedInputs hashes what rendering feed f as kind reads: podseed's URLs
+// and announce list, the feed's URL and body (republished feed) or title and
+// last fetch time (torrent feed), and its ready episodes with their
+// (immutable) torrents' infohashes (store.WriteFeedRenderInputs).
+func (a *App) feedInputs(ctx context.Context, kind feedCacheKind, f store.Feed) ([sha256.Size]byte, error) {
+	var sum [sha256.Size]byte
 	h := sha256.New()
 	field := func(b []byte) {
 		var n [8]byte
@@ -117,7 +118,7 @@ func (a *App) feedInputs(kind feedCacheKind, f store.Feed, ets []store.EpisodeTo
 	}
 	field([]byte{byte(kind)})
 	field([]byte(a.urls.Base))
-	fmt.Fprintf(h, "%q|", a.announceList())
+	field(fmt.Appendf(nil, "%q", a.announceList()))
 	field([]byte(f.URL))
 	switch kind {
 	case feedCacheRSS:
@@ -126,14 +127,11 @@ func (a *App) feedInputs(kind feedCacheKind, f store.Feed, ets []store.EpisodeTo
 		field([]byte(f.Title))
 		field(f.LastFetchedAt.AppendFormat(nil, time.RFC3339Nano))
 	}
-	for _, et := range ets {
-		t := et.Torrent
-		t.Metainfo = nil
-		fmt.Fprintf(h, "%+v|%+v|%d|", et.Episode, t, len(et.Torrent.Metainfo))
+	if err := a.store.WriteFeedRenderInputs(ctx, f.ID, h); err != nil {
+		return sum, err
 	}
-	var sum [sha256.Size]byte
 	h.Sum(sum[:0])
-	return sum
+	return sum, nil
 }
 
 // rendered returns kind's rendering of feed feedID from the cache, or
@@ -146,12 +144,11 @@ func (c catalog) rendered(ctx context.Context, kind feedCacheKind, feedID int64,
 		c.a.feeds.drop(feedID)
 		return nil, err
 	}
-	ets, err := c.a.store.ListFeedTorrents(ctx, feedID)
+	key := feedCacheKey{kind, feedID}
+	inputs, err := c.a.feedInputs(ctx, kind, f)
 	if err != nil {
 		return nil, err
 	}
-	key := feedCacheKey{kind, feedID}
-	inputs := c.a.feedInputs(kind, f, ets)
 	if r, ok := c.a.feeds.get(key, inputs); ok {
 		return r, nil
 	}

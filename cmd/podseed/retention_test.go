@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -328,5 +329,76 @@ func TestAppUploadLimitsReachClient(t *testing.T) {
 	defer a.Close()
 	if g, pt := a.Client().UploadRateLimits(); g != 5<<20 || pt != 1<<20 {
 		t.Errorf("client upload limits: got %d, %d; want %d, %d", g, pt, 5<<20, 1<<20)
+	}
+}
+
+// TestRetentionReingestedTorrentSeededAgain: when a newer episode brings
+// the bytes (and name, so the infohash) of an evicted one, podseed ingests
+// and seeds them again, and the retention job clears the eviction.
+func TestRetentionReingestedTorrentSeededAgain(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "ep.mp3")
+	writeRandomFile(t, file, 200<<10, 77)
+	var mu sync.Mutex
+	items := []string{`<item><title>new</title><guid>new</guid><pubDate>Wed, 03 Sep 2025 10:00:00 GMT</pubDate><enclosure url="{{.}}/new/other.mp3" type="audio/mpeg"/></item>`,
+		`<item><title>old</title><guid>old</guid><pubDate>Mon, 01 Sep 2025 10:00:00 GMT</pubDate><enclosure url="{{.}}/old/ep.mp3" type="audio/mpeg"/></item>`}
+	other := filepath.Join(dir, "other.mp3")
+	writeRandomFile(t, other, 100<<10, 78)
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/feed.xml":
+			mu.Lock()
+			defer mu.Unlock()
+			_, _ = io.WriteString(w, `<?xml version="1.0"?><rss version="2.0"><channel><title>again</title>`+
+				strings.ReplaceAll(strings.Join(items, ""), "{{.}}", srv.URL)+`</channel></rss>`)
+		case strings.HasSuffix(r.URL.Path, "/ep.mp3"):
+			http.ServeFile(w, r, file)
+		case strings.HasSuffix(r.URL.Path, "/other.mp3"):
+			http.ServeFile(w, r, other)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	a := openRetentionApp(t, t.TempDir(), 1, 0)
+	defer a.Close()
+	ctx := t.Context()
+	f, _, err := a.Store().CreateFeed(ctx, srv.URL+"/feed.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.pollFeeds(ctx, true)
+	a.ingestPending(ctx)
+	a.enforceRetention(ctx)
+	var old store.Torrent
+	ets, err := a.Store().ListFeedTorrents(ctx, f.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, et := range ets {
+		if et.Episode.GUID == "old" {
+			old = et.Torrent
+		}
+	}
+	if at, err := a.Store().FindTorrentEviction(ctx, old.InfoHash); err != nil || at.IsZero() {
+		t.Fatalf("old episode: eviction %v, %v; want evicted", at, err)
+	}
+
+	// The newest episode now carries the same bytes under the same name.
+	mu.Lock()
+	items = append([]string{`<item><title>again</title><guid>again</guid><pubDate>Thu, 04 Sep 2025 10:00:00 GMT</pubDate><enclosure url="{{.}}/again/ep.mp3" type="audio/mpeg"/></item>`}, items...)
+	mu.Unlock()
+	a.pollFeeds(ctx, true)
+	a.ingestPending(ctx)
+	a.enforceRetention(ctx)
+	if at, err := a.Store().FindTorrentEviction(ctx, old.InfoHash); err != nil || !at.IsZero() {
+		t.Errorf("re-ingested torrent: eviction %v, %v; want none", at, err)
+	}
+	if _, ok := a.Client().Stats(old.InfoHash); !ok {
+		t.Error("re-ingested torrent not seeded")
+	}
+	if _, err := os.Stat(old.DataPath); err != nil {
+		t.Errorf("re-ingested data: %v", err)
 	}
 }

@@ -55,6 +55,8 @@ type feedEpisode struct {
 	// Sparkline charts seeders + leechers over the last 24 hours; set
 	// when HasSparkline.
 	Sparkline lineChart
+	// Evicted: retention deleted podseed's copy; still published.
+	Evicted bool
 }
 
 // episodeTitle is what pages call an episode: its title, else its GUID
@@ -118,6 +120,7 @@ func (s *Server) serveFeedPage(w http.ResponseWriter, r *http.Request, file stri
 			pe.Seeders, pe.Leechers, pe.Completed = c.Seeders, c.Leechers, c.Completed
 			pe.TorrentURL = urls.Torrent(e.InfoHash)
 			pe.Magnet = safeMagnet(s.catalog.Magnet(ctx, e.InfoHash))
+			pe.Evicted = !s.evictedAt(ctx, e.InfoHash).IsZero()
 			samples, err := s.catalog.ListSwarmSamples(ctx, e.InfoHash, from)
 			if err != nil {
 				s.writeError(w, r, err)

@@ -184,6 +184,12 @@ func TestRetentionEvictsButKeepsPublishing(t *testing.T) {
 			if got := bytes.Contains(page, []byte("not seeded by podseed (evicted")); got != evicted {
 				t.Errorf("%s: episode page shows evicted %v, want %v", guid, got, evicted)
 			}
+			feedPage := httpBody(t, a, fmt.Sprintf("/feeds/%d", f.ID))
+			_, row, _ := bytes.Cut(feedPage, []byte(fmt.Sprintf(`href="%s"`, a.URLs().EpisodePage(et.Episode.ID))))
+			row, _, _ = bytes.Cut(row, []byte("</tr>"))
+			if got := bytes.Contains(row, []byte("(evicted)")); got != evicted {
+				t.Errorf("%s: feed page row shows evicted %v, want %v", guid, got, evicted)
+			}
 		}
 	}
 	t.Run("keep newest, keep without web seed", func(t *testing.T) {

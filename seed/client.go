@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 
 	g "github.com/anacrolix/generics"
 	"github.com/anacrolix/torrent"
@@ -53,6 +54,20 @@ type ClientConfig struct {
 	// UploadRateLimit caps upload of piece data across all torrents, in
 	// bytes per second; 0 means unlimited.
 	UploadRateLimit int64
+	// TorrentUploadRateLimit caps upload of piece data for each torrent on
+	// its own, in bytes per second; 0 means unlimited. anacrolix v1.59.1
+	// has no per-torrent limiter: podseed throttles the reads that serve
+	// peers' requests (see limitedStorage), so hash checks are not slowed.
+	TorrentUploadRateLimit int64
+	// EstablishedConnsPerTorrent caps the peer connections of each torrent;
+	// 0 keeps anacrolix's default (50). There is no cap across torrents.
+	EstablishedConnsPerTorrent int
+	// HalfOpenConnsPerTorrent caps the outgoing connection attempts in
+	// progress per torrent; 0 keeps anacrolix's default (25).
+	HalfOpenConnsPerTorrent int
+	// TotalHalfOpenConns caps the outgoing connection attempts in progress
+	// across all torrents; 0 keeps anacrolix's default (100).
+	TotalHalfOpenConns int
 }
 
 // Client seeds complete files with one anacrolix/torrent client. It never
@@ -66,6 +81,16 @@ type Client struct {
 	cl     *torrent.Client
 	pc     storage.PieceCompletion
 	logger *slog.Logger
+	// upload is the limiter shared by all torrents (nil: unlimited).
+	upload *rate.Limiter
+	// torrentUploadLimit is ClientConfig.TorrentUploadRateLimit.
+	torrentUploadLimit int64
+	// closing is cancelled by Close, ending waits on per-torrent limiters.
+	closing context.Context
+	cancel  context.CancelFunc
+	// throttledBytes counts the bytes read through per-torrent limiters
+	// (for tests: the limiter is wired).
+	throttledBytes atomic.Int64
 }
 
 // NewClient opens the piece completion database in cfg.DataDir and starts
@@ -78,6 +103,13 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	}
 	if cfg.UploadRateLimit < 0 {
 		return nil, fmt.Errorf("new torrent client: negative upload rate limit %d", cfg.UploadRateLimit)
+	}
+	if cfg.TorrentUploadRateLimit < 0 {
+		return nil, fmt.Errorf("new torrent client: negative per-torrent upload rate limit %d", cfg.TorrentUploadRateLimit)
+	}
+	if cfg.EstablishedConnsPerTorrent < 0 || cfg.HalfOpenConnsPerTorrent < 0 || cfg.TotalHalfOpenConns < 0 {
+		return nil, fmt.Errorf("new torrent client: negative connection cap (%d established per torrent, %d half-open per torrent, %d half-open in all)",
+			cfg.EstablishedConnsPerTorrent, cfg.HalfOpenConnsPerTorrent, cfg.TotalHalfOpenConns)
 	}
 	logger := cfg.Logger
 	if logger == nil {
@@ -111,8 +143,19 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 			tc.DisableIPv4 = true
 		}
 	}
+	var upload *rate.Limiter
 	if cfg.UploadRateLimit > 0 {
-		tc.UploadRateLimiter = rate.NewLimiter(rate.Limit(cfg.UploadRateLimit), clientUploadBurst(cfg.UploadRateLimit))
+		upload = rate.NewLimiter(rate.Limit(cfg.UploadRateLimit), clientUploadBurst(cfg.UploadRateLimit))
+		tc.UploadRateLimiter = upload
+	}
+	if cfg.EstablishedConnsPerTorrent > 0 {
+		tc.EstablishedConnsPerTorrent = cfg.EstablishedConnsPerTorrent
+	}
+	if cfg.HalfOpenConnsPerTorrent > 0 {
+		tc.HalfOpenConnsPerTorrent = cfg.HalfOpenConnsPerTorrent
+	}
+	if cfg.TotalHalfOpenConns > 0 {
+		tc.TotalHalfOpenConns = cfg.TotalHalfOpenConns
 	}
 	// Every torrent gets its own storage (AddTorrent); this default only
 	// stops anacrolix from opening a second completion database in DataDir.
@@ -130,7 +173,11 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 			pc.Close(),
 		)
 	}
-	return &Client{cl: cl, pc: pc, logger: logger}, nil
+	closing, cancel := context.WithCancel(context.Background())
+	return &Client{
+		cl: cl, pc: pc, logger: logger, upload: upload, torrentUploadLimit: cfg.TorrentUploadRateLimit,
+		closing: closing, cancel: cancel,
+	}, nil
 }
 
 // clientUploadBurst is the upload limiter's burst for a limit in bytes/s: one
@@ -144,6 +191,7 @@ func clientUploadBurst(limit int64) int {
 // Close stops all torrents, closes peer connections and listeners, and then
 // the piece completion database.
 func (c *Client) Close() error {
+	c.cancel()
 	errs := c.cl.Close()
 	if err := c.pc.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close piece completion: %w", err))
@@ -224,6 +272,9 @@ func (c *Client) AddTorrent(ctx context.Context, mi []byte, dataPath string, ver
 		return "", fmt.Errorf("add torrent %s: %w", ihHex, err)
 	}
 	spec.Storage = clientFileStorage(dataPath, c.pc, c.logger)
+	if c.torrentUploadLimit > 0 {
+		spec.Storage = c.limitedStorage(spec.Storage, c.torrentUploadLimit)
+	}
 	spec.DisallowDataDownload = true
 	t, _, err := c.cl.AddTorrentSpec(spec)
 	if err != nil {

@@ -108,6 +108,10 @@ type apiTorrent struct {
 	WebSeedDeadAt     *time.Time `json:"web_seed_dead_at"`
 	WebSeedDeadReason string     `json:"web_seed_dead_reason"`
 	ProbedAt          *time.Time `json:"probed_at"`
+	// EvictedAt is when retention deleted podseed's copy (null while
+	// podseed seeds it): still published, served by the web seed and
+	// other peers.
+	EvictedAt *time.Time `json:"evicted_at"`
 }
 
 type apiSampleList struct {
@@ -258,7 +262,8 @@ func (s *Server) handleAPIEpisode(w http.ResponseWriter, r *http.Request) {
 			BitTorrentBytes: bittorrentBytes(d.Completed, t.Size),
 			SourceURL:       t.SourceURL, ResolvedURL: t.ResolvedURL,
 			WebSeedDeadAt: apiTime(t.WebSeedDeadAt), WebSeedDeadReason: t.WebSeedDeadReason, ProbedAt: apiTime(t.ProbedAt),
-			WebSeed: s.webSeedOf(ctx, e, t),
+			WebSeed:   s.webSeedOf(ctx, e, t),
+			EvictedAt: apiTime(s.evictedAt(ctx, t.InfoHash)),
 		}
 		if n := len(samples); n > 0 {
 			at.BytesUploaded, at.BytesUploadedAt = samples[n-1].BytesUploaded, apiTime(samples[n-1].At)

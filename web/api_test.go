@@ -95,6 +95,7 @@ type (
 		WebSeedDeadAt     *time.Time `json:"web_seed_dead_at"`
 		WebSeedDeadReason string     `json:"web_seed_dead_reason"`
 		ProbedAt          *time.Time `json:"probed_at"`
+		EvictedAt         *time.Time `json:"evicted_at"`
 	}
 	apiSampleList struct {
 		InfoHash string      `json:"infohash"`

@@ -67,6 +67,9 @@ type episodeTorrent struct {
 	// addresses if FullPeerAddrs, else masked (see peerAddr).
 	Peers         []episodePeer
 	FullPeerAddrs bool
+	// Evicted is when retention deleted podseed's copy ("" while podseed
+	// seeds it): still published, served by the web seed and other peers.
+	Evicted string
 }
 
 // bittorrentBytes estimates the bytes downloaded over BitTorrent instead of
@@ -169,6 +172,7 @@ func (s *Server) newEpisodeTorrent(ctx context.Context, urls URLs, t store.Torre
 		ViaBitTorrent: formatSize(bittorrentBytes(c.Completed, t.Size)),
 		Peers:         newEpisodePeers(s.catalog.Peers(ctx, t.InfoHash), s.fullPeerAddrs),
 		FullPeerAddrs: s.fullPeerAddrs,
+		Evicted:       formatTime(s.evictedAt(ctx, t.InfoHash)),
 	}
 	if t.PieceLength > 0 {
 		et.Pieces = (t.Size + t.PieceLength - 1) / t.PieceLength

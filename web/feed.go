@@ -64,6 +64,8 @@ type feedEpisode struct {
 	// torrent is due because the enclosure changed.
 	EnclosureDead bool
 	ReplaceReason string
+	// Evicted: retention deleted podseed's copy; still published.
+	Evicted bool
 }
 
 // episodeTitle is what pages call an episode: its title, else its GUID
@@ -139,6 +141,7 @@ func (s *Server) serveFeedPage(w http.ResponseWriter, r *http.Request, file stri
 			if t, err := s.catalog.FindTorrentByInfoHash(ctx, e.InfoHash); err == nil {
 				pe.EnclosureDead = !t.WebSeedDeadAt.IsZero()
 			}
+			pe.Evicted = !s.evictedAt(ctx, e.InfoHash).IsZero()
 			samples, err := s.catalog.ListSwarmSamples(ctx, e.InfoHash, from)
 			if err != nil {
 				s.writeError(w, r, err)

@@ -318,7 +318,7 @@ func (s *Server) serveFeedRSS(w http.ResponseWriter, r *http.Request, file strin
 		s.writeError(w, r, err)
 		return
 	}
-	body, err := s.catalog.FeedRSS(r.Context(), id)
+	rd, err := s.renderedFeedRSS(r.Context(), id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -326,7 +326,7 @@ func (s *Server) serveFeedRSS(w http.ResponseWriter, r *http.Request, file strin
 	// No charset parameter: the republished feed keeps the publisher's
 	// bytes and XML declaration, which then names the encoding (RFC 7303
 	// §3.2; an ISO-8859-1 feed served as charset=utf-8 would be misread).
-	serveXML(w, r, "application/rss+xml", body)
+	serveRendered(w, r, "application/rss+xml", rd)
 }
 
 func (s *Server) handleTorrentFeed(w http.ResponseWriter, r *http.Request) {
@@ -335,12 +335,12 @@ func (s *Server) handleTorrentFeed(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	body, err := s.catalog.TorrentFeedRSS(r.Context(), id)
+	rd, err := s.renderedTorrentFeedRSS(r.Context(), id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	serveXML(w, r, "application/rss+xml; charset=utf-8", body)
+	serveRendered(w, r, "application/rss+xml; charset=utf-8", rd)
 }
 
 // serveXML serves body with its content type; http.ServeContent adds HEAD

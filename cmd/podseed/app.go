@@ -45,14 +45,18 @@ type App struct {
 	urls       web.URLs
 	metrics    *metrics
 	hosts      *hostLimiter // per-host bound on feed fetches
+	feeds      *feedCache   // rendered feeds (feedcache.go)
 	// udp is the UDP tracker's socket, nil when disabled.
 	udp net.PacketConn
 	// udpAnnounce is the UDP tracker's announce URL, "" when disabled.
 	udpAnnounce string
 
 	// seeding holds the hex infohashes the client seeds; the tracker
-	// tracks only those.
+	// tracks only those and the evicted ones.
 	seeding sync.Map
+	// evicted holds the hex infohashes whose data retention deleted; they
+	// stay published (retention.go).
+	evicted sync.Map
 	// wake asks the ingest loop to look for pending episodes now.
 	wake chan struct{}
 	// probeSpacing is the least time between two enclosure probes of one
@@ -76,6 +80,7 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 	a = &App{
 		cfg: cfg, log: cfg.Logger.With("component", "app"), wake: make(chan struct{}, 1),
 		hosts: newHostLimiter(perHostConcurrency), probeSpacing: probeHostSpacing,
+		feeds: newFeedCache(feedCacheMaxBytes),
 	}
 	defer func() {
 		if err != nil {
@@ -117,11 +122,14 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 		}
 	}
 	// An open tracker (Allowed nil) serves any infohash; by default it
-	// serves only the torrents podseed seeds.
+	// serves only the torrents podseed seeds or evicted (still published).
 	var allowed func([20]byte) bool
 	if !cfg.OpenTracker {
 		allowed = func(ih [20]byte) bool {
 			_, ok := a.seeding.Load(fmt.Sprintf("%x", ih))
+			if !ok {
+				_, ok = a.evicted.Load(fmt.Sprintf("%x", ih))
+			}
 			return ok
 		}
 	}
@@ -132,6 +140,10 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 		ListenPort: cfg.BTPort,
 		DisableDHT: !cfg.DHT,
 		Logger:     cfg.Logger.With("component", "seed"),
+
+		UploadRateLimit: cfg.UploadRateLimit, TorrentUploadRateLimit: cfg.TorrentUploadRateLimit,
+		EstablishedConnsPerTorrent: cfg.ConnsPerTorrent, HalfOpenConnsPerTorrent: cfg.HalfOpenPerTorrent,
+		TotalHalfOpenConns: cfg.HalfOpen,
 	})
 	if err != nil {
 		return nil, err
@@ -190,10 +202,17 @@ func (a *App) resumeSeeding(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	evicted, err := a.loadEvicted(ctx)
+	if err != nil {
+		return err
+	}
 	for _, t := range ts {
 		if t.Retired() {
 			a.retireTorrent(t) // finishes a retirement a crash interrupted
 			continue
+		}
+		if evicted[t.InfoHash] {
+			continue // retention deleted its data
 		}
 		if err := a.startSeeding(ctx, t.Metainfo, t.DataPath, false, t.PublisherURL != ""); err != nil {
 			a.log.Error("resume seeding", "infohash", t.InfoHash, "data_path", t.DataPath, "err", err)
@@ -263,6 +282,7 @@ func (a *App) Run(ctx context.Context) error {
 	sched.Schedule(cron.Every(sampleEvery), cron.FuncJob(func() { a.sampleSwarms(ctx) }))
 	sched.Schedule(cron.Every(downsampleEvery), cron.FuncJob(func() { a.downsampleSwarms(ctx) }))
 	sched.Schedule(cron.Every(probeEvery), cron.FuncJob(func() { a.probeEnclosures(ctx, time.Now()) }))
+	sched.Schedule(cron.Every(retentionEvery), cron.FuncJob(func() { a.enforceRetention(ctx) }))
 	sched.Start()
 
 	<-ctx.Done()
@@ -307,22 +327,43 @@ func (a *App) Close() error {
 	return errors.Join(errs...)
 }
 
-// run is `podseed serve`.
-func (cmd serveCmd) run(ctx context.Context, c cli, logger *slog.Logger) error {
+// config turns the serve flags into a Config.
+func (cmd serveCmd) config(c cli, logger *slog.Logger) (Config, error) {
 	cfg := Config{
 		DataDir: c.DataDir, Listen: cmd.Listen, BaseURL: cmd.BaseURL, BTPort: cmd.BTPort,
 		PollInterval: cmd.PollInterval, Announce: cmd.Announce, DHT: cmd.DHT, UDPTracker: cmd.UDPTracker,
 		AllowPrivateAddresses: cmd.AllowPrivate, Logger: logger,
 		IngestWorkers: cmd.IngestWorkers, MaxEnclosureBytes: cmd.MaxEnclosureBytes,
 		AdminToken: cmd.AdminToken, OpenTracker: cmd.OpenTracker,
+		UploadRateLimit: cmd.UploadLimit, TorrentUploadRateLimit: cmd.TorrentUpLimit,
+		ConnsPerTorrent: cmd.ConnsPerTorrent, HalfOpenPerTorrent: cmd.HalfOpenTorrent, HalfOpen: cmd.HalfOpen,
+		KeepEpisodes: cmd.KeepEpisodes, DiskBudget: cmd.DiskBudget, EvictWithoutWebSeed: cmd.EvictNoWebSeed,
 	}
 	for _, n := range cmd.AllowNets {
 		p, err := netip.ParsePrefix(strings.TrimSpace(n))
 		if err != nil {
-			return fmt.Errorf("--allow-net %q: %w", n, err)
+			return Config{}, fmt.Errorf("--allow-net %q: %w", n, err)
 		}
 		cfg.AllowNets = append(cfg.AllowNets, p)
 	}
+	for _, l := range []struct {
+		flag string
+		v    int64
+	}{
+		{"--upload-limit", cmd.UploadLimit}, {"--torrent-upload-limit", cmd.TorrentUpLimit},
+		{"--conns-per-torrent", int64(cmd.ConnsPerTorrent)}, {"--half-open-per-torrent", int64(cmd.HalfOpenTorrent)},
+		{"--half-open", int64(cmd.HalfOpen)}, {"--keep-episodes", int64(cmd.KeepEpisodes)}, {"--disk-budget", cmd.DiskBudget},
+	} {
+		if l.v < 0 {
+			return Config{}, fmt.Errorf("%s %d: must not be negative", l.flag, l.v)
+		}
+	}
+	return cfg, nil
+}
+
+// run is `podseed serve`.
+func (cmd serveCmd) run(ctx context.Context, cfg Config) error {
+	logger := cfg.Logger
 	a, err := Open(ctx, cfg)
 	if err != nil {
 		return err

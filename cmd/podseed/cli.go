@@ -47,6 +47,14 @@ type serveCmd struct {
 	AllowNets         []string      `name:"allow-net" env:"PODSEED_ALLOW_NET" sep:"," help:"Address ranges (CIDR, comma-separated) allowed despite the SSRF guard, e.g. 192.168.1.0/24."`
 	AdminToken        string        `name:"admin-token" env:"PODSEED_ADMIN_TOKEN" help:"Secret that enables adding and removing feeds from the dashboard (login form or Authorization: Bearer); unset disables them. Prefer the environment variable: flags show in ps."`
 	OpenTracker       bool          `name:"open-tracker" env:"PODSEED_OPEN_TRACKER" help:"Let the built-in tracker serve any infohash, not only the torrents podseed seeds."`
+	UploadLimit       int64         `name:"upload-limit" env:"PODSEED_UPLOAD_LIMIT" default:"0" help:"Upload rate limit across all torrents, in bytes per second; 0 is unlimited."`
+	TorrentUpLimit    int64         `name:"torrent-upload-limit" env:"PODSEED_TORRENT_UPLOAD_LIMIT" default:"0" help:"Upload rate limit of each torrent, in bytes per second; 0 is unlimited."`
+	ConnsPerTorrent   int           `name:"conns-per-torrent" env:"PODSEED_CONNS_PER_TORRENT" default:"50" help:"Peer connections per torrent."`
+	HalfOpenTorrent   int           `name:"half-open-per-torrent" env:"PODSEED_HALF_OPEN_PER_TORRENT" default:"25" help:"Outgoing connection attempts in progress per torrent."`
+	HalfOpen          int           `name:"half-open" env:"PODSEED_HALF_OPEN" default:"100" help:"Outgoing connection attempts in progress across all torrents."`
+	KeepEpisodes      int           `name:"keep-episodes" env:"PODSEED_KEEP_EPISODES" default:"0" help:"Keep the data of the newest N episodes per feed; older ones are evicted (their torrents stay published). 0 keeps all."`
+	DiskBudget        int64         `name:"disk-budget" env:"PODSEED_DISK_BUDGET" default:"0" help:"Most bytes of episode data kept in files/; the oldest episodes are evicted beyond it. 0 is no budget."`
+	EvictNoWebSeed    bool          `name:"evict-without-web-seed" env:"PODSEED_EVICT_WITHOUT_WEB_SEED" help:"Let retention evict episodes whose web seed is withheld (unstable origin), leaving them with no guaranteed source."`
 }
 
 type addCmd struct {
@@ -104,7 +112,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	logger := newLogger(stderr, c.LogLevel)
 	switch kctx.Command() {
 	case "serve", "serve <FEED_URL>":
-		return c.Serve.run(ctx, c, logger)
+		cfg, err := c.Serve.config(c, logger)
+		if err != nil {
+			return err
+		}
+		return c.Serve.run(ctx, cfg)
 	case "add <FEED_URL>":
 		return withStore(ctx, c, func(s *store.Store) error {
 			f, created, err := s.CreateFeed(ctx, c.Add.URL)

@@ -51,6 +51,30 @@ type Config struct {
 	// OpenTracker makes the built-in tracker serve any infohash instead of
 	// only the torrents podseed seeds.
 	OpenTracker bool
+	// UploadRateLimit caps podseed's upload across all torrents, in bytes
+	// per second; 0 is unlimited.
+	UploadRateLimit int64
+	// TorrentUploadRateLimit caps each torrent's upload, in bytes per
+	// second; 0 is unlimited.
+	TorrentUploadRateLimit int64
+	// ConnsPerTorrent caps each torrent's peer connections; 0 keeps the
+	// torrent library's default (50).
+	ConnsPerTorrent int
+	// HalfOpenPerTorrent caps each torrent's outgoing connection attempts
+	// in progress; 0 keeps the default (25).
+	HalfOpenPerTorrent int
+	// HalfOpen caps outgoing connection attempts in progress across all
+	// torrents; 0 keeps the default (100).
+	HalfOpen int
+	// KeepEpisodes keeps the data of the newest N ready episodes of each
+	// feed and evicts older ones (retention.go); 0 keeps all.
+	KeepEpisodes int
+	// DiskBudget bounds the bytes of episode data kept in files/, evicting
+	// the oldest episodes beyond it; 0 is no budget.
+	DiskBudget int64
+	// EvictWithoutWebSeed lets retention evict torrents whose web seed is
+	// withheld (unstable origin), which then may have no source at all.
+	EvictWithoutWebSeed bool
 	// Logger receives every component's logs.
 	Logger *slog.Logger
 }

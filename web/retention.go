@@ -1,0 +1,25 @@
+package web
+
+import (
+	"context"
+	"time"
+)
+
+// Evictions is implemented by a Catalog that knows which torrents'
+// data podseed's retention policy deleted. An evicted torrent stays
+// published (feeds, .torrent, magnet) but podseed no longer seeds it: the web
+// seed and other peers serve it. Catalogs without it show nothing evicted.
+type Evictions interface {
+	// TorrentEvictedAt returns when the torrent with a hex infohash was
+	// evicted, or the zero time if podseed seeds it (or it is unknown).
+	TorrentEvictedAt(ctx context.Context, infoHash string) time.Time
+}
+
+// evictedAt asks the catalog, if it knows evictions, when a torrent was
+// evicted; the zero time otherwise.
+func (s *Server) evictedAt(ctx context.Context, infoHash string) time.Time {
+	if ev, ok := s.catalog.(Evictions); ok {
+		return ev.TorrentEvictedAt(ctx, infoHash)
+	}
+	return time.Time{}
+}

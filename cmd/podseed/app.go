@@ -123,6 +123,9 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 		}
 	}
 	a.tracker = seed.NewTracker(seed.TrackerConfig{Allowed: allowed})
+	if err := a.restoreTrackerCompleted(ctx); err != nil {
+		return nil, err
+	}
 	a.client, err = seed.NewClient(seed.ClientConfig{
 		DataDir:    cfg.DataDir,
 		ListenHost: cfg.BTListenHost,
@@ -261,6 +264,11 @@ func (a *App) Run(ctx context.Context) error {
 	defer shutCancel()
 	err := a.srv.Shutdown(shutCtx)
 	wg.Wait()
+	// Announces have stopped: keep the completions counted since the last
+	// sample for the next run (on a fresh context: ctx is done).
+	saveCtx, saveCancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	a.saveTrackerCompleted(saveCtx)
+	saveCancel()
 	select {
 	case e := <-srvErr:
 		return e

@@ -55,6 +55,9 @@ type App struct {
 	seeding sync.Map
 	// wake asks the ingest loop to look for pending episodes now.
 	wake chan struct{}
+	// dueEvery is the period of the due-feed check and of reconciling
+	// seeding with the store: dueCheckEvery (tests shorten it).
+	dueEvery time.Duration
 }
 
 // Open opens the data directory, the store and the torrent client, re-adds
@@ -72,7 +75,7 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 	}
 	a = &App{
 		cfg: cfg, log: cfg.Logger.With("component", "app"), wake: make(chan struct{}, 1),
-		hosts: newHostLimiter(perHostConcurrency),
+		hosts: newHostLimiter(perHostConcurrency), dueEvery: dueCheckEvery,
 	}
 	defer func() {
 		if err != nil {
@@ -252,7 +255,10 @@ func (a *App) Run(ctx context.Context) error {
 		a.pollFeeds(ctx, true)
 	}()
 	sched := cron.New(cron.WithChain(cron.SkipIfStillRunning(cron.DiscardLogger)))
-	sched.Schedule(cron.Every(dueCheckEvery), cron.FuncJob(func() { a.pollFeeds(ctx, false) }))
+	sched.Schedule(cron.Every(a.dueEvery), cron.FuncJob(func() { a.pollFeeds(ctx, false) }))
+	// Feeds removed by another process (`podseed remove`) stop seeding
+	// within one tick; feeds it adds are due at once for the job above.
+	sched.Schedule(cron.Every(a.dueEvery), cron.FuncJob(func() { a.reconcileSeeding(ctx) }))
 	sched.Schedule(cron.Every(sampleEvery), cron.FuncJob(func() { a.sampleSwarms(ctx) }))
 	sched.Schedule(cron.Every(downsampleEvery), cron.FuncJob(func() { a.downsampleSwarms(ctx) }))
 	sched.Start()

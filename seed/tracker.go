@@ -55,8 +55,10 @@ type TrackerConfig struct {
 // BEP 48 scrape (ServeAnnounce, ServeScrape); over UDP, BEP 15 (ServeUDP).
 // Both share the same swarms.
 // Expired peers are swept when announces and scrapes come in, so an idle
-// Tracker does no work. Its swarms do not survive a restart; clients
-// re-announce within one interval.
+// Tracker does no work. Its peer lists do not survive a restart; clients
+// re-announce within one interval. Completed counts can: the owner saves
+// CompletedChanges periodically (off the announce path) and hands them to
+// RestoreCompleted at the next start.
 //
 // A peer's address is the request's remote address (for UDP, the
 // datagram's source); the "ip", "ipv4" and "ipv6" parameters and BEP 15's
@@ -88,9 +90,10 @@ type SwarmCounts struct {
 	Seeders int
 	// Leechers is the number of peers still downloading.
 	Leechers int
-	// Completed counts downloads completed since the tracker started, at
-	// most one per peer: a "completed" event, or a peer first seen with
-	// left>0 announcing left=0 (also when stopping).
+	// Completed counts downloads completed, at most one per peer: a
+	// "completed" event, or a peer first seen with left>0 announcing left=0
+	// (also when stopping). It starts from the count given to
+	// RestoreCompleted, if any, else from zero when the tracker starts.
 	Completed int
 }
 
@@ -401,6 +404,61 @@ func (t *Tracker) maybeSweepAllLocked(now time.Time) {
 		s.sweep(now)
 		if s.empty() {
 			delete(t.swarms, ih)
+		}
+	}
+}
+
+// RestoreCompleted adds counts (completed downloads per v1 infohash, as
+// saved from CompletedChanges by an earlier run) to the tracker's swarms, so
+// BEP 48 "downloaded" and SwarmCounts.Completed go on from where they were.
+// Restored counts count as saved: CompletedChanges does not report them
+// until they change. Call it before serving requests; negative and zero
+// counts are ignored. Restoring ignores Allowed, like Scrape.
+func (t *Tracker) RestoreCompleted(counts map[[20]byte]int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for ih, n := range counts {
+		if n <= 0 {
+			continue
+		}
+		s := t.swarms[ih]
+		if s == nil {
+			s = newTrackerSwarm()
+			t.swarms[ih] = s
+		}
+		s.complete += n
+		s.saved += n
+	}
+}
+
+// CompletedChanges returns the completed-download count of every swarm
+// whose count changed since it was last restored or marked saved, keyed
+// by v1 infohash; an empty map, not nil, when nothing changed. The counts
+// are absolute (not increments) and never decrease. It takes the tracker's
+// lock for one pass over the swarms and does no I/O: a periodic job calls
+// it, writes the counts, then calls MarkCompletedSaved.
+func (t *Tracker) CompletedChanges() map[[20]byte]int {
+	changed := make(map[[20]byte]int)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for ih, s := range t.swarms {
+		if s.complete != s.saved {
+			changed[ih] = s.complete
+		}
+	}
+	return changed
+}
+
+// MarkCompletedSaved records that counts (as returned by CompletedChanges)
+// are persisted. A swarm whose count grew again since is still reported
+// by the next CompletedChanges. After a failed write, do not call it: the
+// same changes are reported again.
+func (t *Tracker) MarkCompletedSaved(counts map[[20]byte]int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for ih, n := range counts {
+		if s := t.swarms[ih]; s != nil && n > s.saved {
+			s.saved = n
 		}
 	}
 }

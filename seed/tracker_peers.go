@@ -28,6 +28,10 @@ type trackerSwarm struct {
 	peers    map[trackerPeerKey]*trackerPeer
 	seeders  int
 	complete int // "completed" events counted (BEP 48 "downloaded")
+	// saved is the complete count last reported saved through
+	// Tracker.MarkCompletedSaved (or restored); complete != saved means a
+	// change not yet persisted.
+	saved int
 }
 
 func newTrackerSwarm() *trackerSwarm {

@@ -18,8 +18,8 @@ import (
 // Samples are stored at 1-minute resolution. DownsampleSwarmSamples folds
 // minute points older than 24 hours into hourly points (one per torrent and
 // UTC clock hour) and deletes hourly points older than 90 days. An hourly
-// point holds the maximum of Seeders, Leechers and Peers over its minute
-// points, and the Completed and BytesUploaded of the newest of them, whose
+// point holds the maximum of Seeders, Leechers, Peers and Availability over
+// its minute points, and the Completed and BytesUploaded of the newest of them, whose
 // time is its At.
 type SwarmSample struct {
 	InfoHash string    // 40 lower-case hex characters; the torrent must exist
@@ -31,6 +31,14 @@ type SwarmSample struct {
 	Seeders, Leechers, Completed int
 
 	Peers int // peers connected to podseed's client
+
+	// Availability is the torrent's distributed copies among the peers
+	// connected to podseed's client, not counting podseed's own copy: the
+	// smallest number of those peers having any one piece, plus the share
+	// of pieces that more peers have. 2.25 means every piece is on at
+	// least two peers and a quarter of them on three or more; 0 with no
+	// peers (or none having every piece between them).
+	Availability float64
 
 	// BytesUploaded is the number of bytes podseed's client has uploaded
 	// for this torrent, cumulative (a counter, not a rate).
@@ -48,16 +56,16 @@ const (
 // points.
 const (
 	// swarmSampleColumns selects a row aliased s, for scanSwarmSample.
-	swarmSampleColumns = "s.info_hash, s.at, s.seeders, s.leechers, s.completed, s.peers, s.bytes_uploaded"
+	swarmSampleColumns = "s.info_hash, s.at, s.seeders, s.leechers, s.completed, s.peers, s.bytes_uploaded, s.availability"
 
 	// upsertMinuteSample writes a minute point. A second sample of the same
 	// torrent and minute replaces the first; one at the time of an hourly
 	// point (a late sample of a folded hour) is dropped.
 	upsertMinuteSample = `INSERT INTO swarm_samples
-		(info_hash, at, resolution, seeders, leechers, completed, peers, bytes_uploaded)
-		VALUES (?1, ?2, 60, ?3, ?4, ?5, ?6, ?7)
+		(info_hash, at, resolution, seeders, leechers, completed, peers, bytes_uploaded, availability)
+		VALUES (?1, ?2, 60, ?3, ?4, ?5, ?6, ?7, ?8)
 		ON CONFLICT (info_hash, at) DO UPDATE SET
-			seeders = ?3, leechers = ?4, completed = ?5, peers = ?6, bytes_uploaded = ?7
+			seeders = ?3, leechers = ?4, completed = ?5, peers = ?6, bytes_uploaded = ?7, availability = ?8
 		WHERE resolution = 60`
 
 	listSwarmSamples = "SELECT " + swarmSampleColumns + ` FROM swarm_samples s
@@ -82,8 +90,8 @@ const (
 	deleteHourPoint = `DELETE FROM swarm_samples
 		WHERE info_hash = ?1 AND at >= ?2 AND at < ?3 AND resolution = 3600`
 	insertHourPoint = `INSERT INTO swarm_samples
-		(info_hash, at, resolution, seeders, leechers, completed, peers, bytes_uploaded)
-		VALUES (?, ?, 3600, ?, ?, ?, ?, ?)`
+		(info_hash, at, resolution, seeders, leechers, completed, peers, bytes_uploaded, availability)
+		VALUES (?, ?, 3600, ?, ?, ?, ?, ?, ?)`
 
 	deleteExpiredHours = "DELETE FROM swarm_samples WHERE resolution = 3600 AND at < ?"
 )
@@ -94,7 +102,7 @@ func scanSwarmSample(row rowScanner) (SwarmSample, error) {
 		sm SwarmSample
 		at sql.NullInt64
 	)
-	if err := row.Scan(&sm.InfoHash, &at, &sm.Seeders, &sm.Leechers, &sm.Completed, &sm.Peers, &sm.BytesUploaded); err != nil {
+	if err := row.Scan(&sm.InfoHash, &at, &sm.Seeders, &sm.Leechers, &sm.Completed, &sm.Peers, &sm.BytesUploaded, &sm.Availability); err != nil {
 		return SwarmSample{}, err
 	}
 	sm.At = fromNanos(at)
@@ -111,6 +119,8 @@ func (sm SwarmSample) validate() error {
 		return errors.New("zero time")
 	case sm.Seeders < 0, sm.Leechers < 0, sm.Completed < 0, sm.Peers < 0, sm.BytesUploaded < 0:
 		return fmt.Errorf("negative count in %+v", sm)
+	case !(sm.Availability >= 0) || math.IsInf(sm.Availability, 1):
+		return fmt.Errorf("availability %v is not a finite number ≥ 0", sm.Availability)
 	}
 	return nil
 }
@@ -121,7 +131,8 @@ func (sm SwarmSample) validate() error {
 // (or the later call) wins. A sample of a minute that is an hourly point
 // already (see DownsampleSwarmSamples) is dropped. Upper-case infohashes are
 // accepted. It returns an error wrapping ErrNotFound if a sample's torrent
-// does not exist, and an error if a sample has no time or a negative count.
+// does not exist, and an error if a sample has no time, a negative count or
+// an Availability that is negative, infinite or NaN.
 func (s *Store) CreateSwarmSamples(ctx context.Context, samples []SwarmSample) error {
 	if len(samples) == 0 {
 		return nil
@@ -160,7 +171,7 @@ func (s *Store) CreateSwarmSamples(ctx context.Context, samples []SwarmSample) e
 				known[sm.InfoHash] = true
 			}
 			if _, err := upsert.ExecContext(ctx, sm.InfoHash, nanos(sm.At),
-				sm.Seeders, sm.Leechers, sm.Completed, sm.Peers, sm.BytesUploaded); err != nil {
+				sm.Seeders, sm.Leechers, sm.Completed, sm.Peers, sm.BytesUploaded, sm.Availability); err != nil {
 				return fmt.Errorf("torrent %s at %s: %w", sm.InfoHash, sm.At.Format(time.RFC3339), err)
 			}
 		}
@@ -231,7 +242,7 @@ type hourKey struct {
 }
 
 // foldSample folds sm into the hourly point acc: the maximum of the gauges
-// (Seeders, Leechers, Peers), the counters (Completed, BytesUploaded) and At
+// (Seeders, Leechers, Peers, Availability), the counters (Completed, BytesUploaded) and At
 // of whichever is newer. The order of folding does not matter.
 func foldSample(acc, sm SwarmSample) SwarmSample {
 	out := sm
@@ -241,6 +252,7 @@ func foldSample(acc, sm SwarmSample) SwarmSample {
 	out.Seeders = max(acc.Seeders, sm.Seeders)
 	out.Leechers = max(acc.Leechers, sm.Leechers)
 	out.Peers = max(acc.Peers, sm.Peers)
+	out.Availability = max(acc.Availability, sm.Availability)
 	return out
 }
 
@@ -331,7 +343,7 @@ func writeHours(ctx context.Context, tx *sql.Tx, hours map[hourKey]SwarmSample) 
 			return fmt.Errorf("read hourly point of %s: %w", k.infoHash, err)
 		}
 		if _, err := tx.ExecContext(ctx, insertHourPoint, sm.InfoHash, nanos(sm.At),
-			sm.Seeders, sm.Leechers, sm.Completed, sm.Peers, sm.BytesUploaded); err != nil {
+			sm.Seeders, sm.Leechers, sm.Completed, sm.Peers, sm.BytesUploaded, sm.Availability); err != nil {
 			return fmt.Errorf("write hourly point of %s: %w", k.infoHash, err)
 		}
 	}

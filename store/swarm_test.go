@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -47,8 +48,8 @@ type point struct {
 }
 
 func (p point) String() string {
-	return fmt.Sprintf("%s/%d{S%d L%d C%d P%d B%d}", p.At.Format("01-02T15:04"), p.Res,
-		p.Seeders, p.Leechers, p.Completed, p.Peers, p.BytesUploaded)
+	return fmt.Sprintf("%s/%d{S%d L%d C%d P%d B%d A%g}", p.At.Format("01-02T15:04"), p.Res,
+		p.Seeders, p.Leechers, p.Completed, p.Peers, p.BytesUploaded, p.Availability)
 }
 
 // mustListPoints returns ListSwarmSamples(infoHash, all time), each with the
@@ -194,6 +195,9 @@ func TestCreateSwarmSamplesRejects(t *testing.T) {
 		{name: "negative completed", bad: with(func(sm *SwarmSample) { sm.Completed = -1 })},
 		{name: "negative peers", bad: with(func(sm *SwarmSample) { sm.Peers = -1 })},
 		{name: "negative bytes uploaded", bad: with(func(sm *SwarmSample) { sm.BytesUploaded = -1 })},
+		{name: "negative availability", bad: with(func(sm *SwarmSample) { sm.Availability = -0.5 })},
+		{name: "NaN availability", bad: with(func(sm *SwarmSample) { sm.Availability = math.NaN() })},
+		{name: "infinite availability", bad: with(func(sm *SwarmSample) { sm.Availability = math.Inf(1) })},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -440,7 +444,7 @@ func TestSwarmSampleQueriesUseIndexes(t *testing.T) {
 		query string
 		args  []any
 	}{
-		{"upsertMinuteSample", upsertMinuteSample, []any{h, 1, 1, 1, 1, 1, 1}},
+		{"upsertMinuteSample", upsertMinuteSample, []any{h, 1, 1, 1, 1, 1, 1, 0.5}},
 		{"listSwarmSamples", listSwarmSamples, []any{h, 1}},
 		{"latestSwarmSamples", latestSwarmSamples, nil},
 		{"selectMinutesToFold", selectMinutesToFold, []any{1}},
@@ -477,5 +481,42 @@ func TestSwarmSampleQueriesUseIndexes(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSwarmSampleAvailability stores fractional availability, reads it
+// back, and folds it into hourly points as a gauge (the hour's maximum).
+func TestSwarmSampleAvailability(t *testing.T) {
+	s := mustOpenStore(t)
+	h := mustCreateTorrents(t, s, 0, 1)[0]
+	day0 := time.Date(2025, 6, 9, 0, 0, 0, 0, time.UTC)
+	at := func(hour, m int) time.Time {
+		return day0.Add(time.Duration(hour)*time.Hour + time.Duration(m)*time.Minute)
+	}
+	withAvail := func(sm SwarmSample, a float64) SwarmSample { sm.Availability = a; return sm }
+	mustCreateSwarmSamples(t, s,
+		withAvail(sample(h, at(10, 0), 1, 1, 1, 2, 10), 1.25),
+		withAvail(sample(h, at(10, 30), 1, 1, 2, 3, 20), 2.5),
+		withAvail(sample(h, at(10, 59), 1, 1, 3, 1, 30), 0.75),
+		withAvail(sample(h, at(36, 0), 1, 1, 4, 1, 40), 1.0/3),
+	)
+	got := mustListPoints(t, s, h)
+	want := []float64{1.25, 2.5, 0.75, 1.0 / 3}
+	if len(got) != len(want) {
+		t.Fatalf("got %v, want %d points", got, len(want))
+	}
+	for i, p := range got {
+		if p.Availability != want[i] {
+			t.Errorf("point %d: availability %v, want %v", i, p.Availability, want[i])
+		}
+	}
+	mustDownsample(t, s, at(36, 30))
+	got = mustListPoints(t, s, h)
+	wantPoints := []point{
+		{withAvail(sample(h, at(10, 59), 1, 1, 3, 3, 30), 2.5), 3600},
+		{withAvail(sample(h, at(36, 0), 1, 1, 4, 1, 40), 1.0/3), 60},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(wantPoints) {
+		t.Errorf("after folding:\n got %v\nwant %v", got, wantPoints)
 	}
 }

@@ -127,6 +127,7 @@ type apiSample struct {
 	Completed     int       `json:"completed"`
 	Peers         int       `json:"peers"`
 	BytesUploaded int64     `json:"bytes_uploaded"`
+	Availability  float64   `json:"availability"`
 }
 
 type apiError struct {
@@ -302,7 +303,7 @@ func (s *Server) handleAPISamples(w http.ResponseWriter, r *http.Request) {
 	for _, sm := range samples {
 		list.Samples = append(list.Samples, apiSample{
 			At: sm.At.UTC(), Seeders: sm.Seeders, Leechers: sm.Leechers, Completed: sm.Completed,
-			Peers: sm.Peers, BytesUploaded: sm.BytesUploaded,
+			Peers: sm.Peers, BytesUploaded: sm.BytesUploaded, Availability: sm.Availability,
 		})
 	}
 	s.writeJSON(w, r, list)

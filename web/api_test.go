@@ -109,6 +109,7 @@ type (
 		Completed     int       `json:"completed"`
 		Peers         int       `json:"peers"`
 		BytesUploaded int64     `json:"bytes_uploaded"`
+		Availability  float64   `json:"availability"`
 	}
 	apiError struct {
 		Error string `json:"error"`
@@ -438,7 +439,8 @@ func TestAPISamples(t *testing.T) {
 			for i, g := range got.Samples {
 				w := tt.want[i]
 				if !g.At.Equal(w.At) || g.At.Location() != time.UTC || g.Seeders != w.Seeders || g.Leechers != w.Leechers ||
-					g.Completed != w.Completed || g.Peers != w.Peers || g.BytesUploaded != w.BytesUploaded {
+					g.Completed != w.Completed || g.Peers != w.Peers || g.BytesUploaded != w.BytesUploaded ||
+					g.Availability != w.Availability {
 					t.Errorf("sample %d: got %+v, want %+v", i, g, w)
 				}
 			}

@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"math"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/podseed/podseed/store"
@@ -55,6 +56,10 @@ type episodeTorrent struct {
 	// BytesUploaded is podseed's own upload, from the latest sample;
 	// UploadedAt is that sample's time ("" without samples).
 	BytesUploaded, UploadedAt string
+	// Availability is the latest sample's distributed copies among the
+	// peers connected to podseed (store.SwarmSample.Availability), to two
+	// decimals; "" without samples.
+	Availability string
 	// ViaBitTorrent estimates the bytes downloaded over BitTorrent (see
 	// bittorrentBytes).
 	ViaBitTorrent string
@@ -182,6 +187,7 @@ func (s *Server) newEpisodeTorrent(ctx context.Context, urls URLs, t store.Torre
 		latest := samples[n-1]
 		et.BytesUploaded = formatBytes(latest.BytesUploaded)
 		et.UploadedAt = formatTime(latest.At)
+		et.Availability = strconv.FormatFloat(latest.Availability, 'f', 2, 64)
 		to := s.now().UTC()
 		if latest.At.After(to) {
 			to = latest.At

@@ -93,6 +93,8 @@ func TestEpisodePage(t *testing.T) {
 			"Completed": "233",
 			// The newest sample: 14 × 1 000 003 bytes, an hour ago.
 			"Uploaded by podseed": "13.4 MiB (as of 2025-03-17 06:00:00 UTC)",
+			// The newest sample's, the 14th: 13 / 4.
+			"Availability": "3.25 (distributed copies among the peers connected to podseed, not counting podseed's own copy)",
 		})
 		// 233 completed × 40 000 bytes.
 		if got, want := text(sd["Downloads via BitTorrent"]), "8.9 MiB (9320000 bytes) (estimate: completed × size"; !strings.HasPrefix(got, want) {
@@ -246,6 +248,7 @@ func TestEpisodePageWithoutSamples(t *testing.T) {
 	checkDefs(t, "swarm", defs(swarm), map[string]string{
 		"Seeders":             "17",
 		"Uploaded by podseed": "0 B (no samples yet)",
+		"Availability":        "no samples yet",
 	})
 }
 

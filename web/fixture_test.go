@@ -228,7 +228,7 @@ func mustAddSamples(tb testing.TB, fx fixture) map[string][]store.SwarmSample {
 		all[fx.ready] = append(all[fx.ready], store.SwarmSample{
 			InfoHash: fx.ready, At: sampleNow.Add(-time.Duration(h) * time.Hour),
 			Seeders: 3 + i, Leechers: (i * 7) % 5, Completed: 180 + 4*i,
-			Peers: 1 + i%3, BytesUploaded: int64(i+1) * 1_000_003,
+			Peers: 1 + i%3, BytesUploaded: int64(i+1) * 1_000_003, Availability: float64(i) / 4,
 		})
 	}
 	for i, m := range []int{50, 30, 10} {

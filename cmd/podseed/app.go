@@ -62,6 +62,9 @@ type App struct {
 	// probeSpacing is the least time between two enclosure probes of one
 	// host (lifecycle_probe.go).
 	probeSpacing time.Duration
+	// dueEvery is the period of the due-feed check and of reconciling
+	// seeding with the store: dueCheckEvery (tests shorten it).
+	dueEvery time.Duration
 }
 
 // Open opens the data directory, the store and the torrent client, re-adds
@@ -80,7 +83,7 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 	a = &App{
 		cfg: cfg, log: cfg.Logger.With("component", "app"), wake: make(chan struct{}, 1),
 		hosts: newHostLimiter(perHostConcurrency), probeSpacing: probeHostSpacing,
-		feeds: newFeedCache(feedCacheMaxBytes),
+		feeds: newFeedCache(feedCacheMaxBytes), dueEvery: dueCheckEvery,
 	}
 	defer func() {
 		if err != nil {
@@ -134,6 +137,9 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 		}
 	}
 	a.tracker = seed.NewTracker(seed.TrackerConfig{Allowed: allowed})
+	if err := a.restoreTrackerCompleted(ctx); err != nil {
+		return nil, err
+	}
 	a.client, err = seed.NewClient(seed.ClientConfig{
 		DataDir:    cfg.DataDir,
 		ListenHost: cfg.BTListenHost,
@@ -278,7 +284,10 @@ func (a *App) Run(ctx context.Context) error {
 		a.pollFeeds(ctx, true)
 	}()
 	sched := cron.New(cron.WithChain(cron.SkipIfStillRunning(cron.DiscardLogger)))
-	sched.Schedule(cron.Every(dueCheckEvery), cron.FuncJob(func() { a.pollFeeds(ctx, false) }))
+	sched.Schedule(cron.Every(a.dueEvery), cron.FuncJob(func() { a.pollFeeds(ctx, false) }))
+	// Feeds removed by another process (`podseed remove`) stop seeding
+	// within one tick; feeds it adds are due at once for the job above.
+	sched.Schedule(cron.Every(a.dueEvery), cron.FuncJob(func() { a.reconcileSeeding(ctx) }))
 	sched.Schedule(cron.Every(sampleEvery), cron.FuncJob(func() { a.sampleSwarms(ctx) }))
 	sched.Schedule(cron.Every(downsampleEvery), cron.FuncJob(func() { a.downsampleSwarms(ctx) }))
 	sched.Schedule(cron.Every(probeEvery), cron.FuncJob(func() { a.probeEnclosures(ctx, time.Now()) }))
@@ -292,6 +301,11 @@ func (a *App) Run(ctx context.Context) error {
 	defer shutCancel()
 	err := a.srv.Shutdown(shutCtx)
 	wg.Wait()
+	// Announces have stopped: keep the completions counted since the last
+	// sample for the next run (on a fresh context: ctx is done).
+	saveCtx, saveCancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	a.saveTrackerCompleted(saveCtx)
+	saveCancel()
 	select {
 	case e := <-srvErr:
 		return e

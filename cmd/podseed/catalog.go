@@ -169,7 +169,7 @@ func (c catalog) AddFeed(ctx context.Context, url string) (store.Feed, bool, err
 // feed's episodes share, and stops seeding those. Their data files stay in
 // files/ (deleting them is a later decision). A torrent the pipeline
 // records for the feed between the listing and the delete is deleted from
-// the store but seeded until the next restart.
+// the store and dropped by the next reconcileSeeding tick.
 func (c catalog) RemoveFeed(ctx context.Context, id int64) error {
 	ts, err := c.a.store.ListTorrentsByFeed(ctx, id)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net/url"
+	"slices"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -172,6 +173,11 @@ func (a *App) ingestLoop(ctx context.Context) {
 }
 
 func (a *App) ingestPending(ctx context.Context) {
+	// An episode whose failure could not be recorded (the store refused
+	// the write: a full disk) is still due; try it once per pass, not in
+	// a hot loop against its origin. The next pass is at most a minute
+	// away.
+	tried := make(map[int64]bool)
 	for ctx.Err() == nil {
 		eps, err := a.store.ListPendingEpisodes(ctx, time.Now(), 64)
 		if err != nil {
@@ -180,8 +186,12 @@ func (a *App) ingestPending(ctx context.Context) {
 			}
 			return
 		}
+		eps = slices.DeleteFunc(eps, func(e store.Episode) bool { return tried[e.ID] })
 		if len(eps) == 0 {
 			return
+		}
+		for _, e := range eps {
+			tried[e.ID] = true
 		}
 		var g errgroup.Group
 		g.SetLimit(a.cfg.IngestWorkers)

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
+	"fmt"
 	"time"
 
 	"github.com/podseed/podseed/store"
@@ -16,8 +18,10 @@ const (
 )
 
 // swarmSnapshot reads, for every torrent podseed seeds, the tracker's
-// seeders/leechers/completed and the client's connected peers and bytes
-// uploaded, stamped at.
+// seeders/leechers/completed and the client's connected peers, bytes
+// uploaded and piece availability, stamped at. Bytes podseed's client
+// fetched from web seeds are not sampled: it seeds from its own copy and
+// uses no web seeds, so they are always 0 (seed.TorrentStats.WebSeedBytes).
 func (a *App) swarmSnapshot(at time.Time) []store.SwarmSample {
 	var samples []store.SwarmSample
 	a.seeding.Range(func(k, _ any) bool {
@@ -25,7 +29,7 @@ func (a *App) swarmSnapshot(at time.Time) []store.SwarmSample {
 		c := a.tracker.Scrape(ih)
 		s := store.SwarmSample{InfoHash: ih, At: at, Seeders: c.Seeders, Leechers: c.Leechers, Completed: c.Completed}
 		if st, ok := a.client.Stats(ih); ok {
-			s.Peers, s.BytesUploaded = st.ActivePeers, st.BytesUploaded
+			s.Peers, s.BytesUploaded, s.Availability = st.ActivePeers, st.BytesUploaded, st.Availability
 		}
 		samples = append(samples, s)
 		return true
@@ -34,8 +38,11 @@ func (a *App) swarmSnapshot(at time.Time) []store.SwarmSample {
 }
 
 // sampleSwarms records a swarm snapshot in the store, so pages read
-// history from the store and never block on the torrent client.
+// history from the store and never block on the torrent client. It first
+// saves the tracker's completed counts that changed, so the counts the
+// snapshot records survive a restart.
 func (a *App) sampleSwarms(ctx context.Context) {
+	a.saveTrackerCompleted(ctx)
 	samples := a.swarmSnapshot(time.Now())
 	if len(samples) == 0 {
 		return
@@ -50,4 +57,48 @@ func (a *App) downsampleSwarms(ctx context.Context) {
 	if err := a.store.DownsampleSwarmSamples(ctx, time.Now()); err != nil && ctx.Err() == nil {
 		a.log.Warn("downsample swarm samples", "err", err)
 	}
+}
+
+// saveTrackerCompleted writes the tracker's changed completed-download
+// counts to the store. Announces only bump an in-memory counter; this job
+// (each sampleEvery, and once more at shutdown) does the I/O, so a crash
+// loses at most the completions of the last minute. A failed write (say,
+// a full disk) is logged and retried by the next call: the tracker keeps
+// reporting the counts until they are marked saved.
+func (a *App) saveTrackerCompleted(ctx context.Context) {
+	changed := a.tracker.CompletedChanges()
+	if len(changed) == 0 {
+		return
+	}
+	counts := make(map[string]int, len(changed))
+	for ih, n := range changed {
+		counts[hex.EncodeToString(ih[:])] = n
+	}
+	if err := a.store.SaveTrackerCompleted(ctx, counts); err != nil {
+		if ctx.Err() == nil {
+			a.log.Error("save tracker completed counts", "torrents", len(counts), "err", err)
+		}
+		return
+	}
+	a.tracker.MarkCompletedSaved(changed)
+}
+
+// restoreTrackerCompleted loads the completed-download counts saved by
+// earlier runs into the tracker; call it before serving.
+func (a *App) restoreTrackerCompleted(ctx context.Context) error {
+	counts, err := a.store.ListTrackerCompleted(ctx)
+	if err != nil {
+		return err
+	}
+	restored := make(map[[20]byte]int, len(counts))
+	for ih, n := range counts {
+		var key [20]byte
+		if _, err := hex.Decode(key[:], []byte(ih)); err != nil || len(ih) != 40 {
+			return fmt.Errorf("restore tracker completed counts: bad infohash %q in store", ih)
+		}
+		restored[key] = n
+	}
+	a.tracker.RestoreCompleted(restored)
+	a.log.Debug("restored tracker completed counts", "torrents", len(restored))
+	return nil
 }

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/anacrolix/torrent/bencode"
+)
+
+// TestTrackerCompletedSurvivesRestart downloads an episode with aria2c
+// through podseed's tracker, then restarts podseed on the same data
+// directory: BEP 48 scrape, the JSON API and the next swarm sample still
+// count the completed download. It also checks the per-minute sampler job
+// saves counts on its own (what a crash would keep).
+func TestTrackerCompletedSurvivesRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("restart test skipped in -short mode")
+	}
+	mustHaveBinary(t, "aria2c")
+	feedTemplate, err := os.ReadFile("testdata/megaphone-3-items.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sizes := []int64{300<<10 + 7, 200 << 10, 100<<10 + 1}
+	origin := newTestOrigin(t, feedTemplate, sizes)
+	feedURL := origin.URL("/feed.xml")
+	dataDir := t.TempDir()
+	ctx := context.Background()
+
+	app := startApp(t, dataDir, "127.0.0.1:0", feedURL)
+	f, err := app.Store().FindFeedByURL(ctx, feedURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 3*time.Minute, "every episode to be torrentified", func() bool {
+		return len(readyEpisodes(t, app.Store(), f.ID)) == len(sizes)
+	})
+	ih := readyEpisodes(t, app.Store(), f.ID)[0].InfoHash
+	waitFor(t, time.Minute, "seeding to start", func() bool {
+		st, ok := app.Client().Stats(ih)
+		return ok && st.Complete
+	})
+	torrentPath := filepath.Join(t.TempDir(), ih+".torrent")
+	if err := os.WriteFile(torrentPath, httpGet(t, app.URLs().Torrent(ih)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	aria2cDownload(t, torrentPath, t.TempDir())
+	waitFor(t, 30*time.Second, "the tracker to count aria2c's download", func() bool {
+		return app.tracker.Scrape(ih).Completed >= 1
+	})
+	completed := app.tracker.Scrape(ih).Completed
+
+	// The sampler job saves the count by itself, before any shutdown.
+	app.sampleSwarms(ctx)
+	saved, err := app.Store().ListTrackerCompleted(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if saved[ih] != completed {
+		t.Errorf("saved by the sampler: got %d, want %d", saved[ih], completed)
+	}
+	if n := len(app.tracker.CompletedChanges()); n != 0 {
+		t.Errorf("after saving: %d changes still unsaved, want 0", n)
+	}
+	app.stop(t)
+
+	app2 := startApp(t, dataDir, "127.0.0.1:0")
+	if got := scrapeDownloaded(t, app2.URLs().Base, ih); got != completed {
+		t.Errorf("BEP 48 scrape after restart: downloaded %d, want %d", got, completed)
+	}
+	var ep struct {
+		Completed int `json:"completed"`
+	}
+	epID := readyEpisodes(t, app2.Store(), f.ID)[0].ID
+	if err := json.Unmarshal(httpGet(t, app2.URLs().Base+"/api/v1/episodes/"+strconv.FormatInt(epID, 10)), &ep); err != nil {
+		t.Fatal(err)
+	}
+	if ep.Completed != completed {
+		t.Errorf("API completed after restart: got %d, want %d", ep.Completed, completed)
+	}
+	app2.sampleSwarms(ctx)
+	samples, err := app2.Store().ListSwarmSamples(ctx, ih, time.Time{})
+	if err != nil || len(samples) == 0 {
+		t.Fatalf("samples after restart: %v, %v", samples, err)
+	}
+	if got := samples[len(samples)-1].Completed; got != completed {
+		t.Errorf("swarm sample after restart: completed %d, want %d", got, completed)
+	}
+}
+
+// scrapeDownloaded asks podseed's HTTP tracker for one torrent (BEP 48)
+// and returns its "downloaded" count.
+func scrapeDownloaded(t *testing.T, base, infoHash string) int {
+	t.Helper()
+	raw, err := hex.DecodeString(infoHash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := httpGet(t, base+"/scrape?info_hash="+url.QueryEscape(string(raw)))
+	var reply struct {
+		Files map[string]struct {
+			Downloaded int `bencode:"downloaded"`
+		} `bencode:"files"`
+		Failure string `bencode:"failure reason"`
+	}
+	if err := bencode.Unmarshal(body, &reply); err != nil {
+		t.Fatalf("scrape reply %q: %v", body, err)
+	}
+	f, ok := reply.Files[string(raw)]
+	if !ok {
+		t.Fatalf("scrape reply lacks the torrent: %+v", reply)
+	}
+	return f.Downloaded
+}

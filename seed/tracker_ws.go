@@ -502,6 +502,12 @@ func (t *WSTracker) handleAnnounce(c *wsTrackerConn, req *wsTrackerRequest) {
 	t.mu.Unlock()
 	t.counters.announces.Add(1)
 	t.counters.offers.Add(uint64(len(targets)))
+	t.logger.Debug("websocket announce",
+		"infohash", hex.EncodeToString(ih[:]),
+		"event", req.Event,
+		"seeder", seeder,
+		"offers", len(req.Offers),
+		"offers_relayed", len(targets))
 }
 
 // relayAnswer passes an answer to the peer whose offer it answers.

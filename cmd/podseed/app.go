@@ -20,6 +20,7 @@ import (
 	"github.com/podseed/podseed/seed"
 	"github.com/podseed/podseed/store"
 	"github.com/podseed/podseed/web"
+	"github.com/podseed/podseed/web/static"
 )
 
 // dueCheckEvery is how often the scheduler asks the store for due feeds;
@@ -49,6 +50,10 @@ type App struct {
 	udp net.PacketConn
 	// udpAnnounce is the UDP tracker's announce URL, "" when disabled.
 	udpAnnounce string
+	// wsTracker is the WebSocket (WebTorrent) tracker at ws://…/announce.
+	wsTracker *seed.WSTracker
+	// wsAnnounce is its announce URL.
+	wsAnnounce string
 
 	// seeding holds the hex infohashes the client seeds; the tracker
 	// tracks only those.
@@ -123,6 +128,10 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 		}
 	}
 	a.tracker = seed.NewTracker(seed.TrackerConfig{Allowed: allowed})
+	a.wsTracker = seed.NewWSTracker(seed.WSTrackerConfig{Allowed: allowed, Logger: cfg.Logger.With("component", "wstracker")})
+	if a.wsAnnounce, err = wsAnnounceURL(base); err != nil {
+		return nil, err
+	}
 	a.client, err = seed.NewClient(seed.ClientConfig{
 		DataDir:    cfg.DataDir,
 		ListenHost: cfg.BTListenHost,
@@ -139,7 +148,7 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 	if a.metrics, err = newMetrics(a); err != nil {
 		return nil, err
 	}
-	pages, err := web.New(catalog{a}, swarm{a.tracker}, a.tracker, cfg.Logger.With("component", "web"),
+	pages, err := web.New(catalog{a}, swarm{a.swarms()}, a.tracker, cfg.Logger.With("component", "web"),
 		web.WithAdminToken(cfg.AdminToken))
 	if err != nil {
 		return nil, err
@@ -147,6 +156,8 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 	handler := http.NewServeMux()
 	handler.Handle("GET /metrics", promhttp.HandlerFor(a.metrics.reg, promhttp.HandlerOpts{}))
 	handler.HandleFunc("GET /healthz", a.handleHealthz)
+	handler.Handle("GET /announce", a.announceHandler(pages))
+	handler.Handle("GET /static/", http.StripPrefix("/static", static.Handler())) // the in-page player
 	handler.Handle("/", pages)
 	a.srv = &http.Server{
 		Handler: handler,
@@ -175,7 +186,7 @@ func (a *App) Client() *seed.Client { return a.client }
 
 // announceList is podseed's own tracker followed by configured extras.
 func (a *App) announceList() [][]string {
-	return announceTiers([]string{a.urls.Announce(), a.udpAnnounce}, a.cfg.Announce)
+	return announceTiers([]string{a.urls.Announce(), a.udpAnnounce, a.wsAnnounce}, a.cfg.Announce)
 }
 
 // resumeSeeding adds every stored torrent to the client. Piece completion
@@ -260,6 +271,7 @@ func (a *App) Run(ctx context.Context) error {
 	shutCtx, shutCancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer shutCancel()
 	err := a.srv.Shutdown(shutCtx)
+	_ = a.wsTracker.Close() // Shutdown does not close WebSocket connections
 	wg.Wait()
 	select {
 	case e := <-srvErr:
@@ -283,6 +295,9 @@ func (a *App) Close() error {
 		if err := a.ln.Close(); !errors.Is(err, net.ErrClosed) {
 			errs = append(errs, err)
 		}
+	}
+	if a.wsTracker != nil {
+		errs = append(errs, a.wsTracker.Close())
 	}
 	if a.udp != nil {
 		errs = append(errs, a.udp.Close())

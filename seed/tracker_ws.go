@@ -64,8 +64,14 @@ type WSTrackerConfig struct {
 	// Allowed reports whether the tracker serves a v1 infohash, as in
 	// TrackerConfig; nil allows every torrent.
 	Allowed func(infoHash [20]byte) bool
-	// Logger receives a debug record per refused message and closed
-	// connection; nil discards them.
+	// OnLeecher, if not nil, is called after each announce (other than
+	// "stopped") from a peer that is not a seeder, with the torrent's
+	// infohash, from the announcing connection's goroutine and without the
+	// tracker's lock; it must return quickly. podseed uses it to join the
+	// swarm with its own client only when a browser wants the torrent.
+	OnLeecher func(infoHash [20]byte)
+	// Logger receives a debug record per announce, refused message and
+	// closed connection; nil discards them.
 	Logger *slog.Logger
 }
 
@@ -107,6 +113,7 @@ type WSTracker struct {
 	maxConns           int
 	maxTorrentsPerConn int
 	allowed            func([20]byte) bool
+	onLeecher          func([20]byte)
 	logger             *slog.Logger
 	upgrader           websocket.Upgrader
 
@@ -172,6 +179,7 @@ func NewWSTracker(cfg WSTrackerConfig) *WSTracker {
 		maxConns:           cfg.MaxConns,
 		maxTorrentsPerConn: cfg.MaxTorrentsPerConn,
 		allowed:            cfg.Allowed,
+		onLeecher:          cfg.OnLeecher,
 		logger:             cfg.Logger,
 		conns:              make(map[*wsTrackerConn]struct{}),
 		swarms:             make(map[[20]byte]*wsTrackerSwarm),
@@ -508,6 +516,9 @@ func (t *WSTracker) handleAnnounce(c *wsTrackerConn, req *wsTrackerRequest) {
 		"seeder", seeder,
 		"offers", len(req.Offers),
 		"offers_relayed", len(targets))
+	if t.onLeecher != nil && !seeder && req.Event != "stopped" {
+		t.onLeecher(ih)
+	}
 }
 
 // relayAnswer passes an answer to the peer whose offer it answers.

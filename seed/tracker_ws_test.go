@@ -3,6 +3,8 @@ package seed
 import (
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -367,4 +369,77 @@ func TestWSTrackerAnacrolixClient(t *testing.T) {
 	btWaitUntil(t, 30*time.Second, "anacrolix to stop", func() bool {
 		return tr.Scrape(ih) == SwarmCounts{}
 	})
+}
+
+// TestWSTrackerJoinOnLeecher: a Client seeding without any tracker joins
+// the WebSocket swarm when OnLeecher reports a leecher (Client.AddTrackers),
+// and its WebRTC offer, made by anacrolix, reaches the waiting leecher.
+func TestWSTrackerJoinOnLeecher(t *testing.T) {
+	var c *Client
+	var u string
+	joined := make(chan string, 16)
+	tr := NewWSTracker(WSTrackerConfig{Logger: btTestLogger(t), OnLeecher: func(ih [20]byte) {
+		h := hex.EncodeToString(ih[:])
+		joined <- h
+		if err := c.AddTrackers(h, []string{u}); err != nil {
+			t.Errorf("add trackers: %v", err)
+		}
+	}})
+	u = wsTestServer(t, tr)
+	dir := t.TempDir()
+	dataPath := dir + "/episode.mp3"
+	btMustWriteRandomFile(t, dataPath, 100<<10)
+	mi := btMustMakeTorrent(t, dataPath, 16<<10, "")
+	c = btMustNewClient(t, dir)
+	ihHex, err := c.AddTorrent(t.Context(), mi, dataPath, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ih [20]byte
+	if _, err := hex.Decode(ih[:], []byte(ihHex)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.AddTrackers(strings.Repeat("0", 40), []string{u}); !errors.Is(err, ErrUnknownTorrent) {
+		t.Errorf("AddTrackers for an unknown torrent: got %v, want ErrUnknownTorrent", err)
+	}
+
+	// A seeder's announce does not call OnLeecher.
+	other := wsTestDial(t, u)
+	other.send(map[string]any{"action": "announce", "info_hash": bin(ih), "peer_id": bin(trkPeerID(9)), "left": 0})
+	other.recv()
+
+	leecher := wsTestDial(t, u)
+	leecher.send(map[string]any{"action": "announce", "info_hash": bin(ih), "peer_id": bin(trkPeerID(1)),
+		"event": "started", "left": 100 << 10, "offers": []any{}})
+	if r := leecher.recv(); r["incomplete"] != 1.0 {
+		t.Fatalf("leecher reply: got %v", r)
+	}
+	select {
+	case got := <-joined:
+		if got != ihHex {
+			t.Fatalf("OnLeecher: got %s, want %s", got, ihHex)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("OnLeecher not called for a leecher")
+	}
+	// podseed's client announces as a seeder with one offer, relayed to
+	// the only leecher.
+	r := leecher.recv()
+	for r["offer"] == nil { // skip anything else, such as replies
+		r = leecher.recv()
+	}
+	peerID, _ := r["peer_id"].(string)
+	if !strings.HasPrefix(peerID, "-GT0003-") {
+		t.Errorf("offer from peer %q, want anacrolix's -GT0003-", peerID)
+	}
+	// A WebRTC data channel offer.
+	if o, _ := r["offer"].(map[string]any); o["type"] != "offer" || !strings.Contains(fmt.Sprint(o["sdp"]), "m=application") {
+		t.Errorf("offer: got %v", r["offer"])
+	}
+	if got := tr.Scrape(ihHex); got.Seeders != 2 || got.Leechers != 1 {
+		t.Errorf("counts: got %+v, want 2 seeders (podseed's client and the other) and 1 leecher", got)
+	}
+	if len(joined) != 0 {
+		t.Errorf("OnLeecher called %d more times", len(joined))
+	}
 }

@@ -128,7 +128,9 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 		}
 	}
 	a.tracker = seed.NewTracker(seed.TrackerConfig{Allowed: allowed})
-	a.wsTracker = seed.NewWSTracker(seed.WSTrackerConfig{Allowed: allowed, Logger: cfg.Logger.With("component", "wstracker")})
+	a.wsTracker = seed.NewWSTracker(seed.WSTrackerConfig{
+		Allowed: allowed, OnLeecher: a.joinWebTorrentSwarm, Logger: cfg.Logger.With("component", "wstracker"),
+	})
 	if a.wsAnnounce, err = wsAnnounceURL(base); err != nil {
 		return nil, err
 	}
@@ -184,9 +186,17 @@ func (a *App) Store() *store.Store { return a.store }
 // Client returns the torrent client.
 func (a *App) Client() *seed.Client { return a.client }
 
-// announceList is podseed's own tracker followed by configured extras.
+// announceList is podseed's own trackers (HTTP, UDP, WebSocket) followed
+// by configured extras: what published torrents and magnets list.
 func (a *App) announceList() [][]string {
 	return announceTiers([]string{a.urls.Announce(), a.udpAnnounce, a.wsAnnounce}, a.cfg.Announce)
+}
+
+// clientAnnounceList is announceList without the WebSocket tracker, which
+// podseed's client joins per torrent when a browser asks for it
+// (joinWebTorrentSwarm).
+func (a *App) clientAnnounceList() [][]string {
+	return announceTiers([]string{a.urls.Announce(), a.udpAnnounce}, a.cfg.Announce)
 }
 
 // resumeSeeding adds every stored torrent to the client. Piece completion
@@ -210,7 +220,7 @@ func (a *App) startSeeding(ctx context.Context, mi []byte, dataPath string, veri
 	if _, err := os.Stat(dataPath); err != nil {
 		return fmt.Errorf("data file: %w", err)
 	}
-	mi, err := seed.WithAnnounceList(mi, a.announceList())
+	mi, err := seed.WithAnnounceList(mi, a.clientAnnounceList())
 	if err != nil {
 		return err
 	}

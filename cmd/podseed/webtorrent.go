@@ -39,6 +39,18 @@ func (a *App) announceHandler(next http.Handler) http.Handler {
 	})
 }
 
+// joinWebTorrentSwarm makes podseed's client announce a torrent (by binary
+// infohash) to the WebSocket tracker, once a browser asks for it. Torrents
+// nobody asks for in a browser stay out of WebSocket swarms: anacrolix keeps
+// a pending WebRTC offer, with its sockets and goroutines, per torrent it
+// announces there.
+func (a *App) joinWebTorrentSwarm(infoHash [20]byte) {
+	ih := fmt.Sprintf("%x", infoHash)
+	if err := a.client.AddTrackers(ih, []string{a.wsAnnounce}); err != nil {
+		a.log.Debug("join WebTorrent swarm", "infohash", ih, "err", err)
+	}
+}
+
 // swarms merges the HTTP/UDP and WebSocket trackers' swarm counts.
 func (a *App) swarms() seed.Swarms {
 	return seed.Swarms{Tracker: a.tracker, WS: a.wsTracker}

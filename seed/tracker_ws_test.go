@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -442,4 +443,49 @@ func TestWSTrackerJoinOnLeecher(t *testing.T) {
 	if len(joined) != 0 {
 		t.Errorf("OnLeecher called %d more times", len(joined))
 	}
+}
+
+// FuzzWSTrackerMessage feeds arbitrary messages to the WebSocket tracker
+// from two connections: it must never panic, and everything it sends is a
+// JSON object with an "action" or a "failure reason".
+func FuzzWSTrackerMessage(f *testing.F) {
+	ih := wsTrackerBinary(trkIH2[:])
+	for _, s := range []string{
+		`{"action":"announce","info_hash":` + strconv.Quote(ih) + `,"peer_id":"-WW0208-abcdefghijkl","left":0,"offers":[{"offer_id":"x","offer":{"type":"offer","sdp":"v=0"}}]}`,
+		`{"action":"announce","info_hash":` + strconv.Quote(ih) + `,"peer_id":"-WW0208-abcdefghijkl","to_peer_id":"-WW0208-000000000000","offer_id":"x","answer":{"type":"answer"}}`,
+		`{"action":"announce","info_hash":` + strconv.Quote(ih) + `,"peer_id":"-WW0208-abcdefghijkl","event":"stopped","left":"5"}`,
+		`{"action":"scrape","info_hash":[` + strconv.Quote(ih) + `]}`,
+		`{"action":"scrape"}`,
+		`{"action":"announce","info_hash":"\u0100bcdefghijklmnopqrs"}`,
+		`[]`, `null`, `{`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		tr := NewWSTracker(WSTrackerConfig{MaxTorrentsPerConn: 2, OnLeecher: func([20]byte) {}})
+		conns := make([]*wsTrackerConn, 2)
+		for i := range conns {
+			conns[i] = &wsTrackerConn{send: make(chan []byte, 1024), done: make(chan struct{}), torrents: make(map[[20]byte][20]byte)}
+		}
+		// A leecher with an offer, so that relays happen.
+		tr.handle(conns[1], []byte(`{"action":"announce","info_hash":`+strconv.Quote(ih)+`,"peer_id":"-WW0208-000000000000","left":9}`))
+		tr.handle(conns[0], msg)
+		tr.handle(conns[0], msg)
+		for _, c := range conns {
+			for len(c.send) > 0 {
+				out := <-c.send
+				var m map[string]any
+				if err := json.Unmarshal(out, &m); err != nil {
+					t.Fatalf("sent invalid JSON %q: %v", out, err)
+				}
+				if m["action"] == nil && m["failure reason"] == nil {
+					t.Fatalf("sent %q: neither action nor failure reason", out)
+				}
+			}
+			tr.dropConn(c)
+		}
+		if s := tr.Scrape(hex.EncodeToString(trkIH2[:])); s.Seeders != 0 || s.Leechers != 0 {
+			t.Fatalf("peers left after their connections dropped: %+v", s)
+		}
+	})
 }

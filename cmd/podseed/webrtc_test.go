@@ -17,6 +17,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -25,19 +27,25 @@ import (
 )
 
 // TestWebRTCPlayer: headless Chromium opens an episode page and its
-// in-page player fetches the episode over WebRTC from podseed alone. podseed
-// (the real binary) runs in one network namespace, Chromium in another,
-// joined by a veth pair; the origin, also in podseed's namespace, serves
-// the feed and enclosure for ingest and is then stopped, so the web seed is
-// unusable and only podseed's WebRTC peer can deliver. podseed's client
-// joins the torrent's WebSocket swarm when the browser's announce arrives. The test waits until
-// the <audio> element has played more than 1 s of the downloaded file and
-// the player's WebTorrent client lists podseed (anacrolix) as a WebRTC
-// wire that delivered the whole file, and saves a screenshot
-// ($PODSEED_ARTIFACT_DIR/episode-webrtc-player.png).
+// in-page player fetches and plays the episode. podseed (the real binary)
+// runs in one network namespace, Chromium in another, joined by a veth
+// pair; the origin, also in podseed's namespace, serves the feed and the
+// enclosure for ingest.
 //
-// The same page through a CORS web seed endpoint alone is not tested here:
-// podseed has no such endpoint yet.
+//   - from podseed over WebRTC alone: the origin is stopped, so the web
+//     seed is dead. podseed's client joins the torrent's WebSocket swarm
+//     when the browser's announce arrives. The <audio> element passes 1 s
+//     of playback, the player's WebTorrent client lists podseed
+//     (anacrolix) as a WebRTC wire that delivered the whole file, and
+//     podseed lists the browser as a peer.
+//   - from a CORS web seed alone: the origin comes back answering CORS
+//     preflights and sending Access-Control-Allow-Origin, and a second Chromium has WebRTC's UDP
+//     turned off (--webrtc-ip-handling-policy=disable_non_proxied_udp),
+//     so the original URL as web seed (BEP 19) delivers everything.
+//     podseed's own /webseed/ endpoint (another branch) is not used here.
+//
+// Each saves a screenshot ($PODSEED_ARTIFACT_DIR/episode-webrtc-player.png,
+// episode-webseed-player.png).
 func TestWebRTCPlayer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("WebRTC browser test skipped in -short mode")
@@ -50,8 +58,23 @@ func TestWebRTCPlayer(t *testing.T) {
 	wav := sineWAV(20, 16000)
 	const feedTitle = "WebRTC test show"
 	originLn := netnsListen(t, ns.A, ns.AddrA+":0")
-	originBase := "http://" + originLn.Addr().String()
-	origin := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	originAddr := originLn.Addr().String()
+	originBase := "http://" + originAddr
+	var cors atomic.Bool
+	var originMu sync.Mutex
+	originHandler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if cors.Load() {
+			// WebTorrent's range requests carry Cache-Control and
+			// User-Agent headers, so browsers send a preflight first.
+			w.Header().Set("Access-Control-Allow-Origin", "*")
+			if r.Method == http.MethodOptions {
+				w.Header().Set("Access-Control-Allow-Methods", "GET, HEAD")
+				w.Header().Set("Access-Control-Allow-Headers", "Range, Cache-Control, User-Agent")
+				w.Header().Set("Access-Control-Max-Age", "600")
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+		}
 		switch r.URL.Path {
 		case "/feed.xml":
 			w.Header().Set("Content-Type", "application/rss+xml")
@@ -66,9 +89,14 @@ func TestWebRTCPlayer(t *testing.T) {
 		default:
 			http.NotFound(w, r)
 		}
-	}), ReadHeaderTimeout: 10 * time.Second}
+	})
+	origin := &http.Server{Handler: originHandler, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = origin.Serve(originLn) }()
-	t.Cleanup(func() { _ = origin.Close() })
+	t.Cleanup(func() {
+		originMu.Lock()
+		defer originMu.Unlock()
+		_ = origin.Close()
+	})
 
 	// podseed, in namespace A: HTTP, trackers and BitTorrent on the veth
 	// address.
@@ -78,6 +106,7 @@ func TestWebRTCPlayer(t *testing.T) {
 		"--listen="+ns.AddrA+":8080", "--base-url="+base, "--bt-port=6881", "--no-dht",
 		"--allow-private-addresses", "--udp-tracker=off", originBase+"/feed.xml")
 	client := netnsHTTPClient(ns.A)
+	pageURL := base + "/episodes/1"
 
 	// Wait until the episode is ready.
 	var infoHash string
@@ -93,13 +122,103 @@ func TestWebRTCPlayer(t *testing.T) {
 		infoHash = f.Episodes[0].InfoHash
 		return true
 	})
-	// The origin goes away: the web seed in the .torrent is now dead.
-	if err := origin.Close(); err != nil {
-		t.Fatal(err)
-	}
 
-	// Chromium, in namespace B, driven over a DevTools pipe.
-	cdp := startNetnsChromium(t, ns.B, chromiumBin)
+	t.Run("webrtc-from-podseed", func(t *testing.T) {
+		// The origin goes away: the web seed in the .torrent is now dead.
+		originMu.Lock()
+		err := origin.Close()
+		originMu.Unlock()
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := playInChromium(t, ns.B, chromiumBin, pageURL, "episode-webrtc-player.png", func(st *playerState) bool {
+			return st.wire("webrtc", "podseed") != nil
+		}, podseed)
+		w := st.wire("webrtc", "podseed")
+		if w.Downloaded < int64(len(wav)) {
+			t.Errorf("podseed's WebRTC wire delivered %d bytes, want the whole file (%d)", w.Downloaded, len(wav))
+		}
+		if peerID, err := hexASCII(w.PeerID, 8); err != nil || peerID != "-GT0003-" {
+			t.Errorf("podseed's wire has peer ID prefix %q (%v), want anacrolix's -GT0003-", peerID, err)
+		}
+		if w := st.wire("webSeed", ""); w != nil && w.Downloaded > 0 {
+			t.Errorf("the dead web seed delivered %d bytes", w.Downloaded)
+		}
+		// podseed's client joined the torrent's WebSocket swarm only when
+		// the browser asked for it.
+		if log := podseed.out.String(); !strings.Contains(log, "infohash="+infoHash+" event=started seeder=true") {
+			t.Errorf("podseed's client never announced to its WebSocket tracker as a seeder:\n%s", lastBytes(log, 8000))
+		}
+		// podseed sees the browser too: its episode page lists a peer.
+		waitFor(t, 10*time.Second, "podseed to list the browser as a peer", func() bool {
+			page, err := getBody(client, pageURL)
+			return err == nil && bytes.Contains(page, []byte(`<section id="peers">`)) &&
+				!bytes.Contains(page, []byte("No peers connected."))
+		})
+	})
+
+	t.Run("cors-web-seed-alone", func(t *testing.T) {
+		// The origin is back, on the same address, allowing CORS.
+		cors.Store(true)
+		originMu.Lock()
+		_ = origin.Close() // closed already unless the first subtest was skipped
+		ln := netnsListen(t, ns.A, originAddr)
+		origin = &http.Server{Handler: originHandler, ReadHeaderTimeout: 10 * time.Second}
+		srv := origin
+		originMu.Unlock()
+		go func() { _ = srv.Serve(ln) }()
+		st := playInChromium(t, ns.B, chromiumBin, pageURL, "episode-webseed-player.png", func(st *playerState) bool {
+			return true
+		}, podseed, "--webrtc-ip-handling-policy=disable_non_proxied_udp")
+		w := st.wire("webSeed", "")
+		if w == nil || w.Downloaded < int64(len(wav)) {
+			t.Errorf("web seed wire %+v: want the whole file (%d bytes)", w, len(wav))
+		}
+		for _, w := range st.Wires {
+			if w.Type != "webSeed" && w.Downloaded > 0 {
+				t.Errorf("%s wire %s delivered %d bytes; want the web seed alone", w.Type, w.Client, w.Downloaded)
+			}
+		}
+	})
+}
+
+// playerWire is one of the player's WebTorrent wires (player.js).
+type playerWire struct {
+	Type, PeerID, Client string
+	Downloaded           int64
+}
+
+// playerState is what the player reports (window.podseedPlayer) plus its
+// <audio> element's position in seconds.
+type playerState struct {
+	Progress    float64
+	Done        bool
+	Playing     bool
+	Error       string
+	Wires       []playerWire
+	CurrentTime float64
+	Status      string
+}
+
+// wire returns the first wire of type typ whose client name starts with
+// client, or nil.
+func (st *playerState) wire(typ, client string) *playerWire {
+	for i, w := range st.Wires {
+		if w.Type == typ && strings.HasPrefix(w.Client, client) {
+			return &st.Wires[i]
+		}
+	}
+	return nil
+}
+
+// playInChromium starts Chromium (fresh profile) in namespace ns, opens
+// pageURL, presses the player's button and waits until the whole file is
+// downloaded, the <audio> element is past 1 s and done(state) holds. It
+// saves a screenshot as shotName in the artifact directory and returns the
+// player's last state.
+func playInChromium(t *testing.T, ns, chromiumBin, pageURL, shotName string, done func(*playerState) bool, podseed *crashProc, flags ...string) *playerState {
+	t.Helper()
+	cdp := startNetnsChromium(t, ns, chromiumBin, flags...)
 	target := cdp.call(t, "", "Target.createTarget", map[string]any{"url": "about:blank"})
 	var tid struct{ TargetID string }
 	mustUnmarshal(t, target, &tid)
@@ -107,7 +226,6 @@ func TestWebRTCPlayer(t *testing.T) {
 	var sess struct{ SessionID string }
 	mustUnmarshal(t, attach, &sess)
 	s := sess.SessionID
-	pageURL := base + "/episodes/1"
 	cdp.call(t, s, "Page.navigate", map[string]any{"url": pageURL})
 
 	const frame = `document.querySelector('iframe.player')`
@@ -117,32 +235,13 @@ func TestWebRTCPlayer(t *testing.T) {
 	})
 	cdp.eval(t, s, frame+`.contentDocument.querySelector('[data-player-start]').click()`)
 
-	type wire struct {
-		Type, PeerID, Client string
-		Downloaded           int64
-	}
-	var st struct {
-		Progress    float64
-		Done        bool
-		Playing     bool
-		Error       string
-		Wires       []wire
-		CurrentTime float64
-		Status      string
-	}
 	probe := `(() => { const w = ` + frame + `.contentWindow; const p = w.podseedPlayer; const a = w.document.querySelector('audio');
 		return JSON.stringify({progress: p.progress, done: p.done, playing: p.playing, error: p.error, wires: p.wires,
 			currentTime: a.currentTime, status: w.document.querySelector('[data-player-status]').textContent}) })()`
-	podseedWire := func() *wire {
-		for i, w := range st.Wires {
-			if w.Type == "webrtc" && strings.HasPrefix(w.Client, "podseed") {
-				return &st.Wires[i]
-			}
-		}
-		return nil
-	}
+	var st playerState
 	lastLog := time.Now()
-	waitFor(t, 120*time.Second, "the episode to play over WebRTC", func() bool {
+	waitFor(t, 120*time.Second, "the episode to play", func() bool {
+		st = playerState{}
 		mustUnmarshal(t, []byte(cdp.eval(t, s, probe)), &st)
 		if st.Error != "" {
 			t.Fatalf("player error: %s\npodseed log:\n%s", st.Error, lastBytes(podseed.out.String(), 8000))
@@ -151,37 +250,12 @@ func TestWebRTCPlayer(t *testing.T) {
 			t.Logf("player: %+v", st)
 			lastLog = time.Now()
 		}
-		return st.Done && st.CurrentTime > 1 && podseedWire() != nil
+		return st.Done && st.CurrentTime > 1 && done(&st)
 	})
 	t.Logf("player: %+v", st)
-	w := podseedWire()
-	if w.Downloaded < int64(len(wav)) {
-		t.Errorf("podseed's WebRTC wire delivered %d bytes, want the whole file (%d)", w.Downloaded, len(wav))
-	}
-	if peerID, err := hexASCII(w.PeerID, 8); err != nil || peerID != "-GT0003-" {
-		t.Errorf("podseed's wire has peer ID prefix %q (%v), want anacrolix's -GT0003-", peerID, err)
-	}
-	for _, w := range st.Wires {
-		if w.Type == "webSeed" && w.Downloaded > 0 {
-			t.Errorf("the dead web seed delivered %d bytes", w.Downloaded)
-		}
-	}
 	if st.Progress != 1 {
 		t.Errorf("progress: got %v, want 1", st.Progress)
 	}
-
-	// podseed's client joined the torrent's WebSocket swarm only when the
-	// browser asked for it.
-	if log := podseed.out.String(); !strings.Contains(log, "infohash="+infoHash+" event=started seeder=true") {
-		t.Errorf("podseed's client never announced to its WebSocket tracker as a seeder:\n%s", lastBytes(log, 8000))
-	}
-
-	// podseed sees the browser too: its episode page lists a peer.
-	waitFor(t, 10*time.Second, "podseed to list the browser as a peer", func() bool {
-		page, err := getBody(client, pageURL)
-		return err == nil && bytes.Contains(page, []byte(`<section id="peers">`)) &&
-			!bytes.Contains(page, []byte("No peers connected."))
-	})
 
 	shot := cdp.call(t, s, "Page.captureScreenshot", map[string]any{"format": "png"})
 	var img struct{ Data string }
@@ -190,11 +264,12 @@ func TestWebRTCPlayer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := filepath.Join(artifactDir(t), "episode-webrtc-player.png")
+	out := filepath.Join(artifactDir(t), shotName)
 	if err := os.WriteFile(out, png, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("screenshot: %s", out)
+	return &st
 }
 
 // sineWAV is a PCM WAV file (mono, 16 bit) of a 440 Hz tone.
@@ -302,9 +377,9 @@ type cdpPipe struct {
 }
 
 // startNetnsChromium starts headless Chromium inside ns with a DevTools
-// pipe, autoplay allowed and real host ICE candidates (no mDNS names), and
-// kills it and its children when the test ends.
-func startNetnsChromium(t *testing.T, ns, chromiumBin string) *cdpPipe {
+// pipe, autoplay allowed, real host ICE candidates (no mDNS names) and
+// extra flags, and kills it and its children when the test ends.
+func startNetnsChromium(t *testing.T, ns, chromiumBin string, flags ...string) *cdpPipe {
 	t.Helper()
 	ip := mustHaveBinary(t, "ip")
 	cmdR, cmdW, err := os.Pipe() // browser reads commands from cmdR (fd 3)
@@ -321,7 +396,8 @@ func startNetnsChromium(t *testing.T, ns, chromiumBin string) *cdpPipe {
 		"--disable-background-networking", "--disable-component-update", "--disable-sync",
 		"--disable-dev-shm-usage", "--user-data-dir=" + t.TempDir(), "--window-size=1280,1400",
 		"--remote-debugging-pipe", "--autoplay-policy=no-user-gesture-required",
-		"--disable-features=WebRtcHideLocalIpsWithMdns", "about:blank"}
+		"--disable-features=WebRtcHideLocalIpsWithMdns"}
+	args = append(append(args, flags...), "about:blank")
 	cmd := exec.CommandContext(ctx, ip, args...)
 	cmd.ExtraFiles = []*os.File{cmdR, respW}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -38,14 +38,17 @@ import (
 //     of playback, the player's WebTorrent client lists podseed
 //     (anacrolix) as a WebRTC wire that delivered the whole file, and
 //     podseed lists the browser as a peer.
+//   - streaming, from podseed over WebRTC: Chromium treats podseed's origin
+//     as secure (as https would be), so the player streams through
+//     WebTorrent's service worker instead of waiting for the whole file.
 //   - from a CORS web seed alone: the origin comes back answering CORS
 //     preflights and sending Access-Control-Allow-Origin, and a second Chromium has WebRTC's UDP
 //     turned off (--webrtc-ip-handling-policy=disable_non_proxied_udp),
 //     so the original URL as web seed (BEP 19) delivers everything.
 //     podseed's own /webseed/ endpoint (another branch) is not used here.
 //
-// Each saves a screenshot ($PODSEED_ARTIFACT_DIR/episode-webrtc-player.png,
-// episode-webseed-player.png).
+// Each saves a screenshot in $PODSEED_ARTIFACT_DIR: episode-webrtc-player.png,
+// episode-webrtc-streaming.png, episode-webseed-player.png.
 func TestWebRTCPlayer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("WebRTC browser test skipped in -short mode")
@@ -134,6 +137,9 @@ func TestWebRTCPlayer(t *testing.T) {
 		st := playInChromium(t, ns.B, chromiumBin, pageURL, "episode-webrtc-player.png", func(st *playerState) bool {
 			return st.wire("webrtc", "podseed") != nil
 		}, podseed)
+		if st.Streaming {
+			t.Error("the player streamed outside a secure context")
+		}
 		w := st.wire("webrtc", "podseed")
 		if w.Downloaded < int64(len(wav)) {
 			t.Errorf("podseed's WebRTC wire delivered %d bytes, want the whole file (%d)", w.Downloaded, len(wav))
@@ -155,6 +161,17 @@ func TestWebRTCPlayer(t *testing.T) {
 			return err == nil && bytes.Contains(page, []byte(`<section id="peers">`)) &&
 				!bytes.Contains(page, []byte("No peers connected."))
 		})
+	})
+
+	t.Run("webrtc-streaming", func(t *testing.T) {
+		// As if podseed were served over https: the player streams
+		// through WebTorrent's service worker.
+		st := playInChromium(t, ns.B, chromiumBin, pageURL, "episode-webrtc-streaming.png", func(st *playerState) bool {
+			return st.wire("webrtc", "podseed") != nil
+		}, podseed, "--unsafely-treat-insecure-origin-as-secure="+base)
+		if !st.Streaming {
+			t.Errorf("the player did not stream in a secure context: %+v", st)
+		}
 	})
 
 	t.Run("cors-web-seed-alone", func(t *testing.T) {
@@ -193,6 +210,7 @@ type playerWire struct {
 type playerState struct {
 	Progress    float64
 	Done        bool
+	Streaming   bool
 	Playing     bool
 	Error       string
 	Wires       []playerWire
@@ -236,7 +254,7 @@ func playInChromium(t *testing.T, ns, chromiumBin, pageURL, shotName string, don
 	cdp.eval(t, s, frame+`.contentDocument.querySelector('[data-player-start]').click()`)
 
 	probe := `(() => { const w = ` + frame + `.contentWindow; const p = w.podseedPlayer; const a = w.document.querySelector('audio');
-		return JSON.stringify({progress: p.progress, done: p.done, playing: p.playing, error: p.error, wires: p.wires,
+		return JSON.stringify({progress: p.progress, done: p.done, streaming: p.streaming, playing: p.playing, error: p.error, wires: p.wires,
 			currentTime: a.currentTime, status: w.document.querySelector('[data-player-status]').textContent}) })()`
 	var st playerState
 	lastLog := time.Now()
@@ -536,5 +554,5 @@ func TestWebTorrentWiring(t *testing.T) {
 	if js := httpGet(t, base+"/static/player.js"); !bytes.Contains(js, []byte("webtorrent.min.js")) {
 		t.Errorf("/static/player.js: unexpected body %.100q", js)
 	}
-	httpGet(t, base+"/static/webtorrent/webtorrent.min.js")
+	httpGet(t, base+"/static/vendor/webtorrent.min.js")
 }

@@ -4,11 +4,12 @@
 // WebRTC (signalled through podseed's WebSocket tracker, listed in the
 // .torrent) and from the original enclosure as web seed (BEP 19; the
 // origin must allow CORS), shows live peers and progress, and plays the
-// file once every piece has been checked. It starts when the listener
-// presses its button.
+// file: while it downloads where the browser allows service workers
+// (streamingServer), else once every piece has been checked. It starts when
+// the listener presses its button.
 //
 // State for tests and curious readers: window.podseedPlayer.
-import WebTorrent from './webtorrent/webtorrent.min.js'
+import WebTorrent from './vendor/webtorrent.min.js'
 
 // WebTorrent hashes pieces with crypto.subtle, which browsers expose only
 // in secure contexts (https, localhost). podseed is often reached over
@@ -63,7 +64,9 @@ const statusEl = root.querySelector('[data-player-status]')
 const peersEl = root.querySelector('[data-player-peers]')
 
 // state is what the page shows, also read by podseed's browser test.
-const state = { client: null, torrent: null, progress: 0, done: false, playing: false, error: '', wires: [] }
+// streaming: the <audio> element plays through WebTorrent's service worker
+// while downloading (else it plays the file once done).
+const state = { client: null, torrent: null, progress: 0, done: false, streaming: false, playing: false, error: '', wires: [] }
 window.podseedPlayer = state
 
 // clientName names a peer by its BEP 20 peer ID prefix.
@@ -102,8 +105,9 @@ function render () {
   state.wires = t.wires.map(w => ({
     type: w.type, peerId: w.peerId, client: w.type === 'webSeed' ? 'web seed' : clientName(w.peerId), downloaded: w.downloaded
   }))
-  const via = state.done ? (state.playing ? 'playing' : 'ready to play') : `${bytes(t.downloadSpeed)}/s`
-  statusEl.textContent = `${(t.progress * 100).toFixed(1)} % of ${bytes(t.length)} · ${t.numPeers} ${t.numPeers === 1 ? 'peer' : 'peers'} · ${via}`
+  const rate = state.done ? '' : ` · ${bytes(t.downloadSpeed)}/s`
+  const via = (state.playing ? ' · playing' : (state.done ? ' · ready to play' : '')) + (state.streaming ? ' (streaming)' : '')
+  statusEl.textContent = `${(t.progress * 100).toFixed(1)} % of ${bytes(t.length)} · ${t.numPeers} ${t.numPeers === 1 ? 'peer' : 'peers'}${rate}${via}`
   peersEl.replaceChildren(...state.wires.map(w => {
     const li = document.createElement('li')
     li.textContent = `${w.client} (${w.type === 'webSeed' ? 'HTTP' : w.type}): ${bytes(w.downloaded)} received`
@@ -111,31 +115,71 @@ function render () {
   }))
 }
 
-function start () {
+// streamingServer registers WebTorrent's service worker, which serves
+// /static/webtorrent/<infohash>/<file> from the torrent as pieces arrive, so
+// the <audio> element plays while downloading. Browsers allow service
+// workers in secure contexts only (https, localhost); elsewhere, or if
+// anything fails, it returns null and the player plays the file once
+// complete.
+async function streamingServer (client) {
+  if (!window.isSecureContext || !('serviceWorker' in navigator)) return null
+  const sw = navigator.serviceWorker
+  const ready = (async () => {
+    const reg = await sw.register('vendor/sw.min.js', { scope: './' })
+    const worker = reg.active || reg.waiting || reg.installing
+    if (worker.state !== 'activated') {
+      await new Promise((resolve, reject) => worker.addEventListener('statechange', () => {
+        if (worker.state === 'activated') resolve()
+        if (worker.state === 'redundant') reject(new Error('service worker not installed'))
+      }))
+    }
+    // The worker claims this page once active; media requests go through
+    // it only from then on.
+    if (!sw.controller) await new Promise(resolve => sw.addEventListener('controllerchange', resolve, { once: true }))
+    return client.createServer({ controller: reg })
+  })()
+  const timeout = new Promise((resolve, reject) => setTimeout(() => reject(new Error('service worker: timed out')), 10000))
+  try {
+    return await Promise.race([ready, timeout])
+  } catch (err) {
+    console.warn('podseed player: playing once downloaded:', err)
+    return null
+  }
+}
+
+async function start () {
   const client = new WebTorrent()
   state.client = client
   client.on('error', fail)
+  audio.addEventListener('playing', () => { state.playing = true; render() })
+  setInterval(render, 500)
+  render()
+  const server = await streamingServer(client)
+  state.streaming = server !== null
   const ih = new URLSearchParams(location.search).get('infohash') || ''
   if (!/^[0-9a-f]{40}$/.test(ih)) throw new Error('no infohash in the player URL')
   const torrent = client.add(new URL(`../torrents/${ih}.torrent`, location.href).href)
   state.torrent = torrent
   torrent.on('error', fail)
+  if (server) {
+    torrent.on('ready', () => {
+      torrent.files[0].streamTo(audio)
+      audio.play().catch(err => { if (err.name !== 'NotAllowedError') fail(err) })
+    })
+  }
   torrent.on('done', async () => {
+    state.done = true
+    render()
+    if (server) return
     try {
-      const file = torrent.files[0]
-      const blob = await file.blob()
+      const blob = await torrent.files[0].blob()
       audio.src = URL.createObjectURL(blob)
-      state.done = true
-      render()
-      audio.addEventListener('playing', () => { state.playing = true; render() })
       await audio.play()
     } catch (err) {
       // Autoplay refused without a user gesture: the controls remain.
       if (err && err.name !== 'NotAllowedError') fail(err)
     }
   })
-  setInterval(render, 500)
-  render()
 }
 
 // Nothing is downloaded until the listener asks: the page may be viewed
@@ -143,9 +187,5 @@ function start () {
 const button = root.querySelector('[data-player-start]')
 button.addEventListener('click', () => {
   button.disabled = true
-  try {
-    start()
-  } catch (err) {
-    fail(err)
-  }
+  start().catch(fail)
 }, { once: true })

@@ -1,7 +1,8 @@
 // Package static holds the browser assets podseed serves under /static/:
 // the in-page player (player.html and player.js, which episode pages embed
 // in an iframe, so the dashboard pages themselves stay script-free) and the vendored WebTorrent browser
-// bundle it imports (webtorrent/, with its VERSION and LICENSE). They are
+// bundle it imports and its service worker (vendor/, with their VERSION
+// and LICENSE). They are
 // embedded in the binary; podseed loads nothing from a CDN.
 package static
 
@@ -16,7 +17,7 @@ import (
 
 // FS holds the assets, at their paths under /static/.
 //
-//go:embed player.html player.js webtorrent/webtorrent.min.js webtorrent/LICENSE webtorrent/VERSION
+//go:embed player.html player.js vendor/webtorrent.min.js vendor/sw.min.js vendor/LICENSE vendor/VERSION
 var FS embed.FS
 
 // Handler serves FS: GET and HEAD of an asset's path relative to
@@ -49,6 +50,12 @@ func Handler() http.Handler {
 		}
 		h := w.Header()
 		h.Set("ETag", etag)
+		if r.URL.Path == "/vendor/sw.min.js" {
+			// The player registers WebTorrent's service worker for all of
+			// /static/, above the script's own directory; its streams are
+			// /static/webtorrent/<infohash>/<file>.
+			h.Set("Service-Worker-Allowed", "/static/")
+		}
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Cache-Control", "no-cache")
 		switch {

@@ -43,10 +43,11 @@ func TestHandler(t *testing.T) {
 		path, contentType, contains string
 	}{
 		{"/static/player.html", "text/html; charset=utf-8", `src="player.js"`},
-		{"/static/player.js", "text/javascript; charset=utf-8", `from './webtorrent/webtorrent.min.js'`},
-		{"/static/webtorrent/webtorrent.min.js", "text/javascript; charset=utf-8", "export{"},
-		{"/static/webtorrent/LICENSE", "text/plain; charset=utf-8", "MIT"},
-		{"/static/webtorrent/VERSION", "text/plain; charset=utf-8", "webtorrent 3.0.21"},
+		{"/static/player.js", "text/javascript; charset=utf-8", `from './vendor/webtorrent.min.js'`},
+		{"/static/vendor/webtorrent.min.js", "text/javascript; charset=utf-8", "export{"},
+		{"/static/vendor/sw.min.js", "text/javascript; charset=utf-8", "webtorrent/"},
+		{"/static/vendor/LICENSE", "text/plain; charset=utf-8", "MIT"},
+		{"/static/vendor/VERSION", "text/plain; charset=utf-8", "webtorrent 3.0.21"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
@@ -63,6 +64,9 @@ func TestHandler(t *testing.T) {
 			if !strings.Contains(body, tt.contains) {
 				t.Errorf("body does not contain %q", tt.contains)
 			}
+			if got, want := resp.Header.Get("Service-Worker-Allowed"), map[bool]string{true: "/static/"}[strings.HasSuffix(tt.path, "sw.min.js")]; got != want {
+				t.Errorf("Service-Worker-Allowed: got %q, want %q", got, want)
+			}
 			etag := resp.Header.Get("ETag")
 			if etag == "" {
 				t.Fatal("no ETag")
@@ -73,7 +77,7 @@ func TestHandler(t *testing.T) {
 			}
 		})
 	}
-	for _, path := range []string{"/static/", "/static/webtorrent/", "/static/nope.js", "/static/static.go", "/static/../static.go"} {
+	for _, path := range []string{"/static/", "/static/vendor/", "/static/webtorrent/", "/static/nope.js", "/static/static.go", "/static/../static.go"} {
 		if resp, _ := get(t, srv, path, nil); resp.StatusCode != http.StatusNotFound {
 			t.Errorf("%s: got %d, want 404", path, resp.StatusCode)
 		}

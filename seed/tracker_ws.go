@@ -58,8 +58,8 @@ type WSTrackerConfig struct {
 	// MaxConns caps the open WebSocket connections; further upgrades get
 	// 503 Service Unavailable. 0 means 1024.
 	MaxConns int
-	// MaxTorrentsPerConn caps the torrents one connection may be in the
-	// swarms of; 0 means 65536.
+	// MaxTorrentsPerConn caps the (torrent, peer ID) pairs one connection
+	// may announce; 0 means 65536.
 	MaxTorrentsPerConn int
 	// Allowed reports whether the tracker serves a v1 infohash, as in
 	// TrackerConfig; nil allows every torrent.
@@ -160,16 +160,20 @@ type wsTrackerPeer struct {
 	completed bool // its completed download has been counted
 }
 
-// wsTrackerConn is one WebSocket connection. torrents maps each infohash it
-// announced to the peer ID it announced with; the WSTracker's mutex guards
-// it.
+// wsTrackerConn is one WebSocket connection. peers holds each (torrent,
+// peer ID) announced on it: clients in one page share a connection (the npm
+// bittorrent-tracker client pools them by URL). The WSTracker's mutex
+// guards it.
 type wsTrackerConn struct {
-	ws       *websocket.Conn
-	send     chan []byte
-	done     chan struct{} // closed when the connection is being torn down
-	once     sync.Once
-	torrents map[[20]byte][20]byte
+	ws    *websocket.Conn
+	send  chan []byte
+	done  chan struct{} // closed when the connection is being torn down
+	once  sync.Once
+	peers map[wsTrackerPeerRef]struct{}
 }
+
+// wsTrackerPeerRef names a peer in a swarm.
+type wsTrackerPeerRef struct{ infoHash, peerID [20]byte }
 
 // NewWSTracker returns an empty WSTracker.
 func NewWSTracker(cfg WSTrackerConfig) *WSTracker {
@@ -245,7 +249,7 @@ func (t *WSTracker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Reserve the slot before upgrading so that Close waits for it.
 		c = &wsTrackerConn{
 			send: make(chan []byte, wsTrackerSendQueue), done: make(chan struct{}),
-			torrents: make(map[[20]byte][20]byte),
+			peers: make(map[wsTrackerPeerRef]struct{}),
 		}
 		t.conns[c] = struct{}{}
 		t.wg.Add(1)
@@ -366,19 +370,19 @@ func (t *WSTracker) dropConn(c *wsTrackerConn) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	delete(t.conns, c)
-	for ih, id := range c.torrents {
-		s := t.swarms[ih]
+	for ref := range c.peers {
+		s := t.swarms[ref.infoHash]
 		if s == nil {
 			continue
 		}
-		if p := s.peers[id]; p != nil && p.conn == c {
-			s.remove(id)
+		if p := s.peers[ref.peerID]; p != nil && p.conn == c {
+			s.remove(ref.peerID)
 		}
 		if s.empty() {
-			delete(t.swarms, ih)
+			delete(t.swarms, ref.infoHash)
 		}
 	}
-	c.torrents = nil
+	c.peers = nil
 }
 
 // wsTrackerRequest is a message from a client. Binary strings stay Go
@@ -467,8 +471,9 @@ func (t *WSTracker) handleAnnounce(c *wsTrackerConn, req *wsTrackerRequest) {
 	}
 	seeder := left == 0
 
+	ref := wsTrackerPeerRef{ih, id}
 	t.mu.Lock()
-	if _, ok := c.torrents[ih]; !ok && len(c.torrents) >= t.maxTorrentsPerConn {
+	if _, ok := c.peers[ref]; !ok && len(c.peers) >= t.maxTorrentsPerConn {
 		t.mu.Unlock()
 		t.fail(c, "announce", &ih, errors.New("too many torrents on one connection"))
 		return
@@ -486,10 +491,10 @@ func (t *WSTracker) handleAnnounce(c *wsTrackerConn, req *wsTrackerRequest) {
 			}
 			s.remove(id)
 		}
-		delete(c.torrents, ih)
+		delete(c.peers, ref)
 	} else {
 		s.update(id, c, seeder, req.Event == "completed")
-		c.torrents[ih] = id
+		c.peers[ref] = struct{}{}
 		targets = s.pick(id, seeder, min(len(req.Offers), t.maxOffers))
 	}
 	reply := wsTrackerAnnounceReply{

@@ -314,6 +314,37 @@ func TestWSTrackerHTTPAndLimits(t *testing.T) {
 	resp.Body.Close()
 }
 
+// TestWSTrackerPeersShareConn: several peers of one torrent on one
+// connection (the npm client pools connections) are all in the swarm, and
+// closing the connection leaves none behind.
+func TestWSTrackerPeersShareConn(t *testing.T) {
+	tr := NewWSTracker(WSTrackerConfig{})
+	u := wsTestServer(t, tr)
+	ihHex := hex.EncodeToString(trkIH1[:])
+	c := wsTestDial(t, u)
+	for i := range 3 {
+		c.send(map[string]any{"action": "announce", "info_hash": bin(trkIH1), "peer_id": bin(trkPeerID(i)), "left": 5})
+		if r := c.recv(); r["incomplete"] != float64(i+1) {
+			t.Fatalf("announce %d: got %v, want %d leechers", i, r, i+1)
+		}
+	}
+	c.ws.Close()
+	btWaitUntil(t, 10*time.Second, "the swarm to empty", func() bool {
+		return tr.Scrape(ihHex) == SwarmCounts{}
+	})
+
+	// MaxTorrentsPerConn bounds the pairs one connection may announce.
+	limited := NewWSTracker(WSTrackerConfig{MaxTorrentsPerConn: 2})
+	c = wsTestDial(t, wsTestServer(t, limited))
+	for i := range 3 {
+		c.send(map[string]any{"action": "announce", "info_hash": bin(trkIH1), "peer_id": bin(trkPeerID(i)), "left": 5})
+		r := c.recv()
+		if reason, _ := r["failure reason"].(string); (i == 2) != strings.Contains(reason, "too many") {
+			t.Errorf("announce %d over MaxTorrentsPerConn=2: got %v", i, r)
+		}
+	}
+}
+
 // TestSwarmsMergesPeerIDs: a peer announcing to both trackers counts once.
 func TestSwarmsMergesPeerIDs(t *testing.T) {
 	httpTr := NewTracker(TrackerConfig{})
@@ -465,7 +496,7 @@ func FuzzWSTrackerMessage(f *testing.F) {
 		tr := NewWSTracker(WSTrackerConfig{MaxTorrentsPerConn: 2, OnLeecher: func([20]byte) {}})
 		conns := make([]*wsTrackerConn, 2)
 		for i := range conns {
-			conns[i] = &wsTrackerConn{send: make(chan []byte, 1024), done: make(chan struct{}), torrents: make(map[[20]byte][20]byte)}
+			conns[i] = &wsTrackerConn{send: make(chan []byte, 1024), done: make(chan struct{}), peers: make(map[wsTrackerPeerRef]struct{})}
 		}
 		// A leecher with an offer, so that relays happen.
 		tr.handle(conns[1], []byte(`{"action":"announce","info_hash":`+strconv.Quote(ih)+`,"peer_id":"-WW0208-000000000000","left":9}`))

@@ -133,6 +133,12 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	tc.NoDefaultPortForwarding = true
 	// This client only seeds; web seeds would only ever be used to download.
 	tc.DisableWebseeds = true
+	// WebRTC peers (WebTorrent) come through ws:// trackers. No STUN or
+	// TURN servers: they would be third parties; only host ICE candidates
+	// are offered. Each torrent announced to a ws:// tracker keeps one
+	// pending WebRTC offer (about 7 file descriptors and 14 goroutines).
+	tc.DisableWebtorrent = false
+	tc.ICEServerList = nil
 	tc.ListenPort = cfg.ListenPort
 	host := cfg.ListenHost
 	tc.ListenHost = func(string) string { return host }
@@ -354,6 +360,24 @@ func (c *Client) AddPeers(infoHash string, addrs []netip.AddrPort) error {
 		})
 	}
 	t.AddPeers(peers)
+	return nil
+}
+
+// AddTrackers makes the client announce the torrent with the given hex
+// infohash to the tracker URLs too, from now on (anacrolix keeps trackers it
+// already announces to once). A ws:// or wss:// URL is a WebTorrent tracker:
+// the client then offers and answers WebRTC connections through it. It
+// returns ErrUnknownTorrent if the torrent is not seeded.
+func (c *Client) AddTrackers(infoHash string, urls []string) error {
+	ih, err := clientParseInfoHash(infoHash)
+	if err != nil {
+		return fmt.Errorf("add trackers: %w", err)
+	}
+	t, ok := c.cl.Torrent(ih)
+	if !ok {
+		return fmt.Errorf("add trackers to %s: %w", ih.HexString(), ErrUnknownTorrent)
+	}
+	t.AddTrackers([][]string{urls})
 	return nil
 }
 

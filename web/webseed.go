@@ -29,12 +29,14 @@ func setWebSeedCORS(h http.Header) {
 }
 
 // handleWebSeedPreflight answers a CORS preflight (OPTIONS) for the web
-// seed: GET and HEAD with Range and conditional headers, cached a day.
+// seed: GET and HEAD with Range and conditional headers, and the
+// Cache-Control and User-Agent headers WebTorrent's range requests send
+// (without them the browser refuses every request), cached a day.
 func (s *Server) handleWebSeedPreflight(w http.ResponseWriter, _ *http.Request) {
 	h := w.Header()
 	setWebSeedCORS(h)
 	h.Set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
-	h.Set("Access-Control-Allow-Headers", "Range, If-Range, If-None-Match, If-Modified-Since")
+	h.Set("Access-Control-Allow-Headers", "Range, If-Range, If-None-Match, If-Modified-Since, Cache-Control, User-Agent")
 	h.Set("Access-Control-Max-Age", "86400")
 	h.Set("Allow", "GET, HEAD, OPTIONS")
 	w.WriteHeader(http.StatusNoContent)

@@ -68,7 +68,7 @@ func TestWebSeed(t *testing.T) {
 		{name: "preflight", method: http.MethodOptions, path: seed,
 			header: http.Header{"Origin": {"https://player.example"}, "Access-Control-Request-Method": {"GET"}, "Access-Control-Request-Headers": {"range"}},
 			status: 204, body: []byte{}, want: with(cors, "Access-Control-Allow-Methods", "GET, HEAD, OPTIONS",
-				"Access-Control-Allow-Headers", "Range, If-Range, If-None-Match, If-Modified-Since", "Access-Control-Max-Age", "86400")},
+				"Access-Control-Allow-Headers", "Range, If-Range, If-None-Match, If-Modified-Since, Cache-Control, User-Agent", "Access-Control-Max-Age", "86400")},
 		{name: "torrent", path: seed + "?torrent", status: 200, body: mi,
 			want: with(cors, "Content-Type", "application/x-bittorrent", "Content-Disposition", "attachment; filename=ep3.mp3.torrent")},
 		{name: "torrent file CORS", path: "/torrents/" + fx.ready + ".torrent", status: 200, body: mi,

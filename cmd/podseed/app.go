@@ -20,6 +20,7 @@ import (
 	"github.com/podseed/podseed/seed"
 	"github.com/podseed/podseed/store"
 	"github.com/podseed/podseed/web"
+	"github.com/podseed/podseed/web/static"
 )
 
 // dueCheckEvery is how often the scheduler asks the store for due feeds;
@@ -50,6 +51,10 @@ type App struct {
 	udp net.PacketConn
 	// udpAnnounce is the UDP tracker's announce URL, "" when disabled.
 	udpAnnounce string
+	// wsTracker is the WebSocket (WebTorrent) tracker at ws://…/announce.
+	wsTracker *seed.WSTracker
+	// wsAnnounce is its announce URL.
+	wsAnnounce string
 
 	// seeding holds the hex infohashes the client seeds; the tracker
 	// tracks only those and the evicted ones.
@@ -140,6 +145,12 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 	if err := a.restoreTrackerCompleted(ctx); err != nil {
 		return nil, err
 	}
+	a.wsTracker = seed.NewWSTracker(seed.WSTrackerConfig{
+		Allowed: allowed, OnLeecher: a.joinWebTorrentSwarm, Logger: cfg.Logger.With("component", "wstracker"),
+	})
+	if a.wsAnnounce, err = wsAnnounceURL(base); err != nil {
+		return nil, err
+	}
 	a.client, err = seed.NewClient(seed.ClientConfig{
 		DataDir:    cfg.DataDir,
 		ListenHost: cfg.BTListenHost,
@@ -161,7 +172,7 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 	if a.metrics, err = newMetrics(a); err != nil {
 		return nil, err
 	}
-	pages, err := web.New(catalog{a}, swarm{a.tracker}, a.tracker, cfg.Logger.With("component", "web"),
+	pages, err := web.New(catalog{a}, swarm{a.swarms()}, a.tracker, cfg.Logger.With("component", "web"),
 		web.WithAdminToken(cfg.AdminToken))
 	if err != nil {
 		return nil, err
@@ -169,6 +180,8 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 	handler := http.NewServeMux()
 	handler.Handle("GET /metrics", promhttp.HandlerFor(a.metrics.reg, promhttp.HandlerOpts{}))
 	handler.HandleFunc("GET /healthz", a.handleHealthz)
+	handler.Handle("GET /announce", a.announceHandler(pages))
+	handler.Handle("GET /static/", http.StripPrefix("/static", static.Handler())) // the in-page player
 	handler.Handle("/", pages)
 	a.srv = &http.Server{
 		Handler: handler,
@@ -195,9 +208,35 @@ func (a *App) Store() *store.Store { return a.store }
 // Client returns the torrent client.
 func (a *App) Client() *seed.Client { return a.client }
 
-// announceList is podseed's own tracker followed by configured extras.
+// announceList is podseed's own trackers (HTTP, UDP, WebSocket) followed
+// by configured extras: what published torrents and magnets list.
 func (a *App) announceList() [][]string {
-	return announceTiers([]string{a.urls.Announce(), a.udpAnnounce}, a.cfg.Announce)
+	return announceTiers([]string{a.urls.Announce(), a.udpAnnounce, a.wsAnnounce}, a.cfg.Announce)
+}
+
+// clientAnnounceList is announceList without the WebSocket tracker, which
+// podseed's client joins per torrent when a browser asks for it
+// (joinWebTorrentSwarm).
+func (a *App) clientAnnounceList() [][]string {
+	return a.withoutOwnWS(a.announceList())
+}
+
+// withoutOwnWS returns tiers without podseed's own WebSocket tracker (see
+// clientAnnounceList), dropping tiers left empty.
+func (a *App) withoutOwnWS(tiers [][]string) [][]string {
+	var out [][]string
+	for _, tier := range tiers {
+		var t []string
+		for _, u := range tier {
+			if u != a.wsAnnounce {
+				t = append(t, u)
+			}
+		}
+		if len(t) > 0 {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // resumeSeeding adds every stored torrent to the client. Piece completion
@@ -234,7 +273,7 @@ func (a *App) startSeeding(ctx context.Context, mi []byte, dataPath string, veri
 	if _, err := os.Stat(dataPath); err != nil {
 		return fmt.Errorf("data file: %w", err)
 	}
-	mi, err := seed.WithAnnounceList(mi, a.announceFor(mi, publisher))
+	mi, err := seed.WithAnnounceList(mi, a.withoutOwnWS(a.announceFor(mi, publisher)))
 	if err != nil {
 		return err
 	}
@@ -300,6 +339,7 @@ func (a *App) Run(ctx context.Context) error {
 	shutCtx, shutCancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer shutCancel()
 	err := a.srv.Shutdown(shutCtx)
+	_ = a.wsTracker.Close() // Shutdown does not close WebSocket connections
 	wg.Wait()
 	// Announces have stopped: keep the completions counted since the last
 	// sample for the next run (on a fresh context: ctx is done).
@@ -328,6 +368,9 @@ func (a *App) Close() error {
 		if err := a.ln.Close(); !errors.Is(err, net.ErrClosed) {
 			errs = append(errs, err)
 		}
+	}
+	if a.wsTracker != nil {
+		errs = append(errs, a.wsTracker.Close())
 	}
 	if a.udp != nil {
 		errs = append(errs, a.udp.Close())

@@ -197,8 +197,8 @@ func (c catalog) RemoveFeed(ctx context.Context, id int64) error {
 	return nil
 }
 
-// swarm adapts the tracker's scrape counts to web.Swarm.
-type swarm struct{ t *seed.Tracker }
+// swarm adapts the trackers' merged scrape counts to web.Swarm.
+type swarm struct{ t seed.Swarms }
 
 func (s swarm) Scrape(infoHash string) web.SwarmCounts {
 	c := s.t.Scrape(infoHash)

@@ -26,7 +26,7 @@ func (a *App) swarmSnapshot(at time.Time) []store.SwarmSample {
 	var samples []store.SwarmSample
 	a.seeding.Range(func(k, _ any) bool {
 		ih := k.(string)
-		c := a.tracker.Scrape(ih)
+		c := a.swarms().Scrape(ih)
 		s := store.SwarmSample{InfoHash: ih, At: at, Seeders: c.Seeders, Leechers: c.Leechers, Completed: c.Completed}
 		if st, ok := a.client.Stats(ih); ok {
 			s.Peers, s.BytesUploaded, s.Availability = st.ActivePeers, st.BytesUploaded, st.Availability

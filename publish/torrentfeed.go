@@ -15,8 +15,12 @@ type ChannelInfo struct {
 	// Title, Link and Description fill the RSS channel elements of the same
 	// names; Link is the absolute URL of the podcast's page.
 	Title, Link, Description string
-	// Updated is when the feed last changed: its lastBuildDate and pubDate.
-	// The zero time omits both.
+	// Updated is when the feed last changed: its channel pubDate (the zero
+	// time omits it). There is no lastBuildDate: qBittorrent's RSS reader
+	// skips every item of a fetch whose lastBuildDate equals the previous
+	// fetch's, and RFC 822 dates have whole seconds, so a torrent made in
+	// the same second as an earlier rendering would never reach it.
+	// Readers find new items by their guid (the infohash).
 	Updated time.Time
 }
 
@@ -48,7 +52,9 @@ func TorrentFeed(ch ChannelInfo, alts []Alternate) ([]byte, error) {
 		Title:       ch.Title,
 		Link:        &feeds.Link{Href: ch.Link},
 		Description: ch.Description,
-		Updated:     ch.Updated.UTC(),
+		// Created, not Updated: gorilla/feeds writes Updated as
+		// lastBuildDate (see ChannelInfo.Updated).
+		Created: ch.Updated.UTC(),
 	}
 	for _, a := range sorted {
 		title := a.Title

@@ -1,6 +1,7 @@
 package publish
 
 import (
+	"bytes"
 	"slices"
 	"strconv"
 	"testing"
@@ -42,8 +43,13 @@ func TestTorrentFeed(t *testing.T) {
 	if f.Title != ch.Title || f.Link != ch.Link || f.Description != ch.Description {
 		t.Errorf("channel: got %q %q %q, want %q %q %q", f.Title, f.Link, f.Description, ch.Title, ch.Link, ch.Description)
 	}
-	if f.UpdatedParsed == nil || !f.UpdatedParsed.Equal(ch.Updated) {
-		t.Errorf("updated: got %v, want %v", f.UpdatedParsed, ch.Updated)
+	if f.PublishedParsed == nil || !f.PublishedParsed.Equal(ch.Updated) {
+		t.Errorf("channel pubDate: got %v, want %v", f.PublishedParsed, ch.Updated)
+	}
+	// No lastBuildDate: qBittorrent skips the items of a fetch whose
+	// lastBuildDate equals the previous one (see ChannelInfo.Updated).
+	if f.UpdatedParsed != nil || bytes.Contains(out, []byte("lastBuildDate")) {
+		t.Errorf("channel has a lastBuildDate (%v)", f.UpdatedParsed)
 	}
 	want := []Alternate{alts[1], alts[2], alts[0]} // newest first
 	if len(f.Items) != len(want) {

@@ -329,8 +329,16 @@ func hexASCII(h string, n int) (string, error) {
 	return sb.String(), nil
 }
 
+// getBody GETs url as a browser would (Accept prefers text/html, so an
+// /episodes/{id} URL answers its page, not a redirect to the enclosure)
+// and wants 200.
 func getBody(c *http.Client, url string) ([]byte, error) {
-	resp, err := c.Get(url)
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+	resp, err := c.Do(req)
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,7 @@ source "$(dirname "$0")/lib.sh"
 
 if [[ $BENCH_MODE == full ]]; then
 	size=${INGEST_SIZE:-$((1 << 30))}
-	runs=${INGEST_RUNS:-5}
+	runs=${INGEST_RUNS:-3}
 else
 	size=${INGEST_SIZE:-$((256 << 20))}
 	runs=${INGEST_RUNS:-2}

@@ -7,10 +7,10 @@
 # seeder and the other leechers supply data); podseed uses its own tracker,
 # the others a fresh benchtool tracker (the same tracker code) per run.
 #
-# Environment: SEED_SIZE (bytes; quick 256 MiB, full 1 GiB), SEED_ROUNDS,
+# Environment: SEED_SIZE (bytes; quick 64 MiB, full 1 GiB), SEED_ROUNDS,
 # SEED_SCENARIOS (e.g. "aria2c:1 aria2c:4 aria2c:16 libtorrent:1"),
 # SEED_SEEDERS (e.g. "podseed libtorrent qbittorrent aria2c transmission"),
-# SEED_CAP (seconds a run may last; quick 30, full 40).
+# SEED_CAP (seconds a run may last; quick 20, full 40).
 source "$(dirname "$0")/lib.sh"
 
 if [[ $BENCH_MODE == full ]]; then
@@ -18,8 +18,8 @@ if [[ $BENCH_MODE == full ]]; then
 	rounds=${SEED_ROUNDS:-1}
 	run_cap=${SEED_CAP:-40}
 else
-	run_cap=${SEED_CAP:-30}
-	size=${SEED_SIZE:-$((256 << 20))}
+	run_cap=${SEED_CAP:-20}
+	size=${SEED_SIZE:-$((64 << 20))}
 	rounds=${SEED_ROUNDS:-1}
 fi
 read -ra scenarios <<<"${SEED_SCENARIOS:-aria2c:1 aria2c:4 aria2c:16 libtorrent:1}"

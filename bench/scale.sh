@@ -55,7 +55,7 @@ snapshot() { # prints "rss_MiB goroutines threads fds cpu_s"
 	echo "$(calc "$(proc_rss_kb "$PS_PID")/1024" 0) $(metric go_goroutines) $(proc_threads "$PS_PID") $(proc_fds "$PS_PID") $(calc "$(proc_cpu_s "$PS_PID")" 1)"
 }
 
-log "scale: $total episodes of $(human "$media") in $nfeeds feeds ($big + $nsmall × $small)"
+log "scale: $total episodes of $(human "$media") in $nfeeds feed(s) ($big + $nsmall × $small)"
 t0=$(now)
 start_podseed first
 wait_until 30 curl -sf "$base/healthz" || die "podseed did not start (see $work/podseed-first.log)"
@@ -93,6 +93,18 @@ ih=$(curl -sf "$base/api/v1/feeds/$nfeeds" | jq -r '.episodes[0].infohash')
 curl -sf -o "$work/ep-orig.torrent" "$base/torrents/$ih.torrent"
 "$BENCH_BIN/benchtool" torrent -in "$work/ep-orig.torrent" -out "$work/ep.torrent" -strip-web-seeds
 
+# Baseline: the same leecher against the running podseed, before any
+# restart (aria2c's own start, announce and connect are in every figure).
+leech_once() {
+	rm -rf "$work/leech"
+	aria2c --enable-dht=false --enable-dht6=false --bt-enable-lpd=false --seed-time=0 --listen-port="$(free_port)" \
+		--dir="$work/leech" --summary-interval=0 --console-log-level=error --bt-stop-timeout=120 \
+		"$work/ep.torrent" >"$work/leech-$1.log" 2>&1 || die "leecher failed (see $work/leech-$1.log)"
+}
+t=$(now)
+leech_once running
+l1=$(elapsed "$t")
+
 stop_podseed() {
 	local t
 	t=$(now)
@@ -112,10 +124,7 @@ restart() {
 	start_podseed "$label" "$@"
 	wait_until 120 curl -sf "$base/healthz" || die "podseed did not restart (see $work/podseed-$label.log)"
 	h=$(elapsed "$t")
-	rm -rf "$work/leech"
-	aria2c --enable-dht=false --enable-dht6=false --bt-enable-lpd=false --seed-time=0 --listen-port="$(free_port)" \
-		--dir="$work/leech" --summary-interval=0 --console-log-level=error --bt-stop-timeout=120 \
-		"$work/ep.torrent" >"$work/leech-$label.log" 2>&1 || die "leecher failed after restart (see $work/leech-$label.log)"
+	leech_once "$label"
 	l=$(elapsed "$t")
 	rb=$(awk '/^rchar:/{print $2}' "/proc/$PS_PID/io")
 	sleep 10
@@ -132,12 +141,12 @@ read -r h3 l3 rb3 rss3 gor3 thr3 fds3 cpu3 <<<"$RS"
 stop_podseed
 t_stop3=$STOP_S
 
-emit "" "### Scale: $total seeded episodes of $(human "$media") in one process ($nfeeds feeds)" ""
+emit "" "### Scale: $total seeded episodes of $(human "$media") in one process ($nfeeds feed(s))" ""
 emit "| phase | time s | resident MiB | goroutines | threads | open files | CPU s so far |" "|---|---|---|---|---|---|---|"
 emit "| first start: poll + ingest all (2 ingest workers) | $t_ingest | $rss1 | $gor1 | $thr1 | $fds1 | $cpu1 |"
 emit "| restart, default (mmap) storage: HTTP up / first leecher done | $h2 / $l2 | $rss2 | $gor2 | $thr2 | $fds2 | $cpu2 |"
 emit "| restart, TORRENT_STORAGE_DEFAULT_FILE_IO=classic: HTTP up / first leecher done | $h3 / $l3 | $rss3 | $gor3 | $thr3 | $fds3 | $cpu3 |"
-emit "" "Ingest rate: $(calc "$total/$t_ingest" 1) episodes/s. Bytes read during restart until the first leecher was done (rchar): $rb2 MiB (mmap), $rb3 MiB (classic), of $(calc "$data_bytes/1048576" 0) MiB seeded — a full re-hash would read all of it. Shutdown (SIGTERM to exit): $t_stop1 s, $t_stop2 s, $t_stop3 s."
+emit "" "Ingest rate: $(calc "$total/$t_ingest" 1) episodes/s. One aria2c leecher fetching one episode from the running podseed, before any restart: $l1 s (its own start, announce and connect: the floor of the \"first leecher done\" figures). Bytes read during restart until the first leecher was done (rchar): $rb2 MiB (mmap), $rb3 MiB (classic), of $(calc "$data_bytes/1048576" 0) MiB seeded — a full re-hash would read all of it. Shutdown (SIGTERM to exit): $t_stop1 s, $t_stop2 s, $t_stop3 s."
 emit "" "### Republished feed of a $big-item feed (GET /feeds/1.rss on loopback)" ""
 emit "| what | value |" "|---|---|"
 emit "| median response time, 10 GETs | $(calc "$feed_s*1000" 1) ms |"

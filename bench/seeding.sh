@@ -9,7 +9,8 @@
 #
 # Environment: SEED_SIZE (bytes; quick 64 MiB, full 1 GiB), SEED_ROUNDS,
 # SEED_SCENARIOS (e.g. "aria2c:1 aria2c:4 aria2c:16 libtorrent:1"),
-# SEED_SEEDERS (e.g. "podseed libtorrent qbittorrent aria2c transmission"),
+# SEED_SEEDERS (e.g. "podseed libtorrent qbittorrent aria2c transmission";
+# podseed-classic is podseed with TORRENT_STORAGE_DEFAULT_FILE_IO=classic),
 # SEED_CAP (seconds a run may last; quick 20, full 40).
 source "$(dirname "$0")/lib.sh"
 
@@ -42,8 +43,8 @@ cat "$src" >/dev/null
 ps_data=$work/podseed-data
 ps_http=$(free_port)
 ps_bt=$(free_port)
-start_podseed() {
-	bg "$work/podseed.log" "$BENCH_BIN/podseed" --log-level warn --data-dir "$ps_data" serve \
+start_podseed() { # env assignments may be given
+	bg "$work/podseed.log" env "$@" "$BENCH_BIN/podseed" --log-level warn --data-dir "$ps_data" serve \
 		--listen "127.0.0.1:$ps_http" --bt-port "$ps_bt" --no-dht --udp-tracker off \
 		--allow-private-addresses --poll-interval 24h "http://$origin/feed/file/$(basename "$src").rss"
 	PS_PID=$BG_PID
@@ -69,8 +70,9 @@ ln -f "$data_path" "$work/seed-dir/$name"
 start_seeder() {
 	local s=$1 port tr
 	port=$(free_port)
-	if [[ $s == podseed ]]; then
-		start_podseed
+	if [[ $s == podseed* ]]; then
+		# podseed-classic: with TORRENT_STORAGE_DEFAULT_FILE_IO=classic (README).
+		if [[ $s == podseed-classic ]]; then start_podseed TORRENT_STORAGE_DEFAULT_FILE_IO=classic; else start_podseed; fi
 		SEEDER_PID=$PS_PID TORRENT=$work/podseed.torrent
 		SCRAPE=http://127.0.0.1:$ps_http/scrape
 		return
@@ -139,7 +141,7 @@ start_seeder() {
 
 stop_seeder() {
 	stop_pid "$SEEDER_PID"
-	if [[ $1 != podseed ]]; then stop_pid "$TRACKER_PID"; fi
+	if [[ $1 != podseed* ]]; then stop_pid "$TRACKER_PID"; fi
 }
 
 # leech KIND N: N concurrent leechers, for at most run_cap seconds. Prints
@@ -242,7 +244,7 @@ for sc in "${scenarios[@]}"; do
 		v=$(rate "$sc" "$s")
 		row+=" $v |"
 		v=${v%'*'}
-		if [[ $s != podseed && $v != fail ]] && awk -v a="$v" -v b="$best" 'BEGIN{exit !(a>b)}'; then best=$v; fi
+		if [[ $s != podseed* && $v != fail ]] && awk -v a="$v" -v b="$best" 'BEGIN{exit !(a>b)}'; then best=$v; fi
 	done
 	p=$(rate "$sc" podseed)
 	p=${p%'*'}

@@ -76,6 +76,12 @@ done
 pmed=$(median ${T[podseed]})
 emit "" "podseed create / (curl -o + mktorrent): $(calc "$pmed/$(median ${T[curl_mktorrent]})")×; podseed create / (curl -o + fsync): $(calc "$pmed/$(median ${T[curl_fsync]})")×"
 
+# The disk's durable write rate, which bounds every method with an fsync.
+sync
+ddline=$(dd if="$src" of="$work/dd.bin" bs=1M conv=fsync 2>&1 | tail -n1)
+rm -f "$work/dd.bin"
+emit "" "Disk: \`dd if=episode of=$work/dd.bin bs=1M conv=fsync\`: ${ddline##*, } (the durable write rate of the data directory's disk)."
+
 # SHA-1: openssl's single-core rate against podseed's piece hasher.
 log "ingest: openssl speed -evp sha1 (one core) and go test -bench PieceHasher"
 ossl=$(openssl speed -evp sha1 -bytes 16384 -seconds 3 2>/dev/null | awk '$1=="sha1"{sub(/k$/,"",$2); printf "%.0f", $2*1000/1e6}')

@@ -284,7 +284,7 @@ func ingest(ctx context.Context, req IngestRequest, u *url.URL, stall time.Durat
 		limit = resp.ContentLength
 	}
 	body := &ingestStallReader{r: io.LimitReader(resp.Body, limit+1), watchdog: watchdog, stall: stall}
-	n, err := io.CopyBuffer(io.MultiWriter(f, pieces, sum), body, make([]byte, ingestCopyBuffer))
+	n, err := ingestCopy(f, body, pieces, sum)
 	watchdog.Stop()
 	switch {
 	case err != nil && ctx.Err() != nil:

@@ -158,14 +158,6 @@ func (s *Store) UpsertEpisodes(ctx context.Context, feedID int64, eps []Episode)
 		}
 		defer markReplace.Close()
 
-		// One read of what the feed already has, so that a poll of a feed
-		// with hundreds of known, unchanged episodes writes only what
-		// changed (BenchmarkUpsertEpisodes300OneNew: 53 ms → 3 ms).
-		known, err := knownEpisodes(ctx, tx, feedID)
-		if err != nil {
-			return err
-		}
-
 		seen := make(map[string]bool, len(eps))
 		for _, e := range eps {
 			if e.GUID == "" {
@@ -177,22 +169,6 @@ func (s *Store) UpsertEpisodes(ctx context.Context, feedID int64, eps []Episode)
 			seen[e.GUID] = true
 			if e.EnclosureLength < 0 {
 				e.EnclosureLength = 0
-			}
-
-			k, isKnown := known[e.GUID]
-			if isKnown {
-				if !k.sameTitleAndDate(e) {
-					if _, err := update.ExecContext(ctx, e.Title, nanos(e.PublishedAt), feedID, e.GUID); err != nil {
-						return fmt.Errorf("update guid %q: %w", e.GUID, err)
-					}
-				}
-				if k.state != EpisodeReady && k.enclosureURL != e.EnclosureURL {
-					if _, err := updateURL.ExecContext(ctx, e.EnclosureURL, e.EnclosureLength, e.EnclosureType,
-						feedID, e.GUID, e.EnclosureURL); err != nil {
-						return fmt.Errorf("update enclosure of guid %q: %w", e.GUID, err)
-					}
-				}
-				continue
 			}
 
 			var id int64
@@ -261,44 +237,6 @@ func (s *Store) UpsertEpisodes(ctx context.Context, feedID int64, eps []Episode)
 		return nil, fmt.Errorf("upsert episodes of feed %d: %w", feedID, err)
 	}
 	return inserted, nil
-}
-
-// knownEpisode is what UpsertEpisodes compares a polled episode with.
-type knownEpisode struct {
-	title        string
-	publishedAt  sql.NullInt64
-	enclosureURL string
-	state        EpisodeState
-}
-
-// sameTitleAndDate reports whether e has the stored title and publication
-// time (as nanos would store it).
-func (k knownEpisode) sameTitleAndDate(e Episode) bool {
-	if k.title != e.Title {
-		return false
-	}
-	n, ok := nanos(e.PublishedAt).(int64)
-	return ok == k.publishedAt.Valid && (!ok || n == k.publishedAt.Int64)
-}
-
-// knownEpisodes returns the stored episodes of feed feedID by GUID.
-func knownEpisodes(ctx context.Context, tx *sql.Tx, feedID int64) (map[string]knownEpisode, error) {
-	rows, err := tx.QueryContext(ctx,
-		"SELECT guid, title, published_at, enclosure_url, state FROM episodes WHERE feed_id = ?", feedID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	known := make(map[string]knownEpisode)
-	for rows.Next() {
-		var guid string
-		var k knownEpisode
-		if err := rows.Scan(&guid, &k.title, &k.publishedAt, &k.enclosureURL, &k.state); err != nil {
-			return nil, err
-		}
-		known[guid] = k
-	}
-	return known, rows.Err()
 }
 
 // ListEpisodesByFeed returns the episodes of feed feedID, newest PublishedAt

@@ -396,7 +396,20 @@ func TestIndexStates(t *testing.T) {
 					t.Errorf("page text has %q:\n%s", not, txt)
 				}
 			}
-			as := find(doc, atom.A)
+			// The links to the directory and the aggregate feeds are on
+			// every index page; the rest depend on the store.
+			var as []*html.Node
+			var hrefs []string
+			for _, a := range find(doc, atom.A) {
+				if p := a.Parent; p != nil && attr(p, "id") == "subscribe-all" {
+					hrefs = append(hrefs, attr(a, "href"))
+					continue
+				}
+				as = append(as, a)
+			}
+			if want := []string{"/directory", "/torrents.rss", "/torrents.atom", "/torrents.json", "/feeds.opml"}; !slices.Equal(hrefs, want) {
+				t.Errorf("directory and aggregate feed links %q, want %q", hrefs, want)
+			}
 			if len(as) != tt.wantLinks {
 				t.Errorf("got %d links, want %d", len(as), tt.wantLinks)
 			}

@@ -23,10 +23,16 @@ const (
 	// while downloading when neither Content-Length nor DeclaredLength is known:
 	// a one-hour podcast episode is 30–60 MB, so this usually avoids a re-hash.
 	ingestGuessSize = 64 << 20
-	// ingestStallTimeout ends a download that receives no data for this long,
-	// response headers included: big downloads have no overall timeout, but a
-	// silent server must not hold an ingest forever.
+	// ingestStallTimeout ends a download that receives less than
+	// ingestStallMinBytes in this long, response headers included: big
+	// downloads have no overall timeout, but a silent or trickling
+	// (slow-loris) server must not hold an ingest slot forever.
 	ingestStallTimeout = 2 * time.Minute
+	// ingestStallMinBytes is the least progress (bytes) per
+	// ingestStallTimeout: 1 MiB per 2 minutes, about 8.7 KiB/s (70 kbit/s),
+	// far below any podcast host, far above a trickle of a few bytes at a
+	// time that would otherwise keep a download alive for days.
+	ingestStallMinBytes = 1 << 20
 	// ingestHeaderTimeout and ingestDialTimeout configure the default client.
 	ingestHeaderTimeout = 30 * time.Second
 	ingestDialTimeout   = 15 * time.Second
@@ -86,7 +92,8 @@ type IngestRequest struct {
 	MaxBytes int64
 	// Client does the GET; nil → a client with connect, TLS handshake and
 	// response header timeouts but no overall timeout. Ingest itself also ends
-	// a download that receives no data for two minutes.
+	// a download that receives less than 1 MiB in two minutes (a silent or
+	// trickling origin).
 	Client *http.Client
 	// UserAgent is sent as User-Agent if not empty.
 	UserAgent string
@@ -134,7 +141,7 @@ func Ingest(ctx context.Context, req IngestRequest) (*Ingested, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ingest: %w", err)
 	}
-	res, err := ingest(ctx, req, u, ingestStallTimeout)
+	res, err := ingest(ctx, req, u, ingestStall{window: ingestStallTimeout, minBytes: ingestStallMinBytes})
 	if err != nil {
 		return nil, fmt.Errorf("ingest %s: %w", ingestRedactURL(u), err)
 	}
@@ -185,8 +192,15 @@ func ingestNewClient() (*http.Client, *http.Transport) {
 	return &http.Client{Transport: tr}, tr
 }
 
-// ingest does the work of Ingest; stall is the longest wait for data.
-func ingest(ctx context.Context, req IngestRequest, u *url.URL, stall time.Duration) (_ *Ingested, err error) {
+// ingestStall is the progress a download must make: at least minBytes
+// (the rest of the body, if shorter) in every window.
+type ingestStall struct {
+	window   time.Duration
+	minBytes int64
+}
+
+// ingest does the work of Ingest; stall is the least progress it accepts.
+func ingest(ctx context.Context, req IngestRequest, u *url.URL, stall ingestStall) (_ *Ingested, err error) {
 	if req.TmpDir == "" || req.FilesDir == "" {
 		return nil, errors.New("tmp dir and files dir are required")
 	}
@@ -211,8 +225,8 @@ func ingest(ctx context.Context, req IngestRequest, u *url.URL, stall time.Durat
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	errStalled := fmt.Errorf("no data received for %s", stall)
-	watchdog := time.AfterFunc(stall, func() { cancel(errStalled) })
+	errStalled := fmt.Errorf("stalled: less than %d bytes received in %s", stall.minBytes, stall.window)
+	watchdog := time.AfterFunc(stall.window, func() { cancel(errStalled) })
 	defer watchdog.Stop()
 	// ctxErr prefers why ctx ended (stall, caller's cancel or deadline) over
 	// the transport's rendering of it.
@@ -400,18 +414,22 @@ func ingestSyncDir(dir string) error {
 	return err
 }
 
-// ingestStallReader pushes the watchdog back by stall on every read that
-// returns data.
+// ingestStallReader pushes the watchdog back by stall.window each time
+// stall.minBytes more bytes have arrived, so a body that trickles in more
+// slowly is cut off like a silent one.
 type ingestStallReader struct {
 	r        io.Reader
 	watchdog *time.Timer
-	stall    time.Duration
+	stall    ingestStall
+	progress int64 // bytes since the last push
 }
 
 func (s *ingestStallReader) Read(p []byte) (int, error) {
 	n, err := s.r.Read(p)
-	if n > 0 {
-		s.watchdog.Reset(s.stall)
+	s.progress += int64(n)
+	if s.progress >= s.stall.minBytes && n > 0 {
+		s.watchdog.Reset(s.stall.window)
+		s.progress = 0
 	}
 	return n, err
 }

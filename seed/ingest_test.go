@@ -529,14 +529,58 @@ func TestIngestStall(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	res, err := ingest(t.Context(), req, u, 200*time.Millisecond)
-	if err == nil || !strings.Contains(err.Error(), "no data received") {
+	res, err := ingest(t.Context(), req, u, ingestStall{window: 200 * time.Millisecond, minBytes: 1})
+	if err == nil || !strings.Contains(err.Error(), "stalled") {
 		t.Fatalf("got %+v, %v, want a stall error", res, err)
 	}
 	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("stall detected after %s, want about 200ms", d)
 	}
 	checkIngestNoFiles(t, req.TmpDir, req.FilesDir)
+}
+
+// TestIngestTrickle: an origin that keeps sending a few bytes at a time
+// (slow loris) is cut off like a silent one, since it makes less than the
+// least progress per window; an origin sending at a normal rate under the
+// same policy completes.
+func TestIngestTrickle(t *testing.T) {
+	data := ingestTestData(1<<20, 9)
+	trickle := newIngestTestOrigin(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+		for i := 0; i < len(data); i += 16 {
+			if _, err := w.Write(data[i : i+16]); err != nil {
+				return
+			}
+			w.(http.Flusher).Flush()
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}))
+	policy := ingestStall{window: 300 * time.Millisecond, minBytes: 64 << 10}
+	req := ingestTestRequest(t, trickle.URL+"/ep.mp3")
+	u, err := ingestParseURL(req.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := ingest(t.Context(), req, u, policy)
+	if err == nil || !strings.Contains(err.Error(), "stalled: less than 65536 bytes received in 300ms") {
+		t.Fatalf("trickling origin: got %+v, %v, want a stall error", res, err)
+	}
+	checkIngestNoFiles(t, req.TmpDir, req.FilesDir)
+
+	fast := newIngestTestOrigin(t, ingestServeContent(data))
+	req = ingestTestRequest(t, fast.URL+"/ep.mp3")
+	if u, err = ingestParseURL(req.URL); err != nil {
+		t.Fatal(err)
+	}
+	res, err = ingest(t.Context(), req, u, policy)
+	if err != nil {
+		t.Fatalf("origin at a normal rate: %v", err)
+	}
+	checkIngested(t, req, res, data)
 }
 
 func TestIngestCustomClient(t *testing.T) {

@@ -38,17 +38,28 @@ import (
 //     of playback, the player's WebTorrent client lists podseed
 //     (anacrolix) as a WebRTC wire that delivered the whole file, and
 //     podseed lists the browser as a peer.
+//
 //   - streaming, from podseed over WebRTC: Chromium treats podseed's origin
 //     as secure (as https would be), so the player streams through
 //     WebTorrent's service worker instead of waiting for the whole file.
+//
 //   - from a CORS web seed alone: the origin comes back answering CORS
-//     preflights and sending Access-Control-Allow-Origin, and a second Chromium has WebRTC's UDP
-//     turned off (--webrtc-ip-handling-policy=disable_non_proxied_udp),
+//     preflights and sending Access-Control-Allow-Origin, and a second
+//     Chromium has WebRTC's UDP turned off
+//     (--webrtc-ip-handling-policy=disable_non_proxied_udp),
 //     so the original URL as web seed (BEP 19) delivers everything.
-//     podseed's own /webseed/ endpoint (another branch) is not used here.
+//
+//   - from podseed's web seed endpoint alone: the origin is stopped again
+//     and the browser's WebRTC is off, so the only source is the
+//     /webseed/{infohash}/{name} URL the player adds as a second web seed.
+//
+// The player always adds podseed's /webseed/ URL; the first three subtests
+// block it in the browser (DevTools Network.setBlockedURLs) so that each
+// tests one source alone.
 //
 // Each saves a screenshot in $PODSEED_ARTIFACT_DIR: episode-webrtc-player.png,
-// episode-webrtc-streaming.png, episode-webseed-player.png.
+// episode-webrtc-streaming.png, episode-webseed-player.png,
+// episode-podseed-webseed-player.png.
 func TestWebRTCPlayer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("WebRTC browser test skipped in -short mode")
@@ -110,6 +121,9 @@ func TestWebRTCPlayer(t *testing.T) {
 		"--allow-private-addresses", "--udp-tracker=off", originBase+"/feed.xml")
 	client := netnsHTTPClient(ns.A)
 	pageURL := base + "/episodes/1"
+	// noPodseedWebSeed blocks the player's second web seed, podseed's own
+	// copy.
+	noPodseedWebSeed := []string{base + "/webseed/*"}
 
 	// Wait until the episode is ready.
 	var infoHash string
@@ -136,7 +150,7 @@ func TestWebRTCPlayer(t *testing.T) {
 		}
 		st := playInChromium(t, ns.B, chromiumBin, pageURL, "episode-webrtc-player.png", func(st *playerState) bool {
 			return st.wire("webrtc", "podseed") != nil
-		}, podseed)
+		}, podseed, noPodseedWebSeed)
 		if st.Streaming {
 			t.Error("the player streamed outside a secure context")
 		}
@@ -147,8 +161,10 @@ func TestWebRTCPlayer(t *testing.T) {
 		if peerID, err := hexASCII(w.PeerID, 8); err != nil || peerID != "-GT0003-" {
 			t.Errorf("podseed's wire has peer ID prefix %q (%v), want anacrolix's -GT0003-", peerID, err)
 		}
-		if w := st.wire("webSeed", ""); w != nil && w.Downloaded > 0 {
-			t.Errorf("the dead web seed delivered %d bytes", w.Downloaded)
+		for _, w := range st.Wires {
+			if w.Type == "webSeed" && w.Downloaded > 0 {
+				t.Errorf("web seed %s (%s) delivered %d bytes; the origin is dead and podseed's is blocked", w.URL, w.Client, w.Downloaded)
+			}
 		}
 		// podseed's client joined the torrent's WebSocket swarm only when
 		// the browser asked for it.
@@ -168,7 +184,7 @@ func TestWebRTCPlayer(t *testing.T) {
 		// through WebTorrent's service worker.
 		st := playInChromium(t, ns.B, chromiumBin, pageURL, "episode-webrtc-streaming.png", func(st *playerState) bool {
 			return st.wire("webrtc", "podseed") != nil
-		}, podseed, "--unsafely-treat-insecure-origin-as-secure="+base)
+		}, podseed, noPodseedWebSeed, "--unsafely-treat-insecure-origin-as-secure="+base)
 		if !st.Streaming {
 			t.Errorf("the player did not stream in a secure context: %+v", st)
 		}
@@ -186,14 +202,35 @@ func TestWebRTCPlayer(t *testing.T) {
 		go func() { _ = srv.Serve(ln) }()
 		st := playInChromium(t, ns.B, chromiumBin, pageURL, "episode-webseed-player.png", func(st *playerState) bool {
 			return true
-		}, podseed, "--webrtc-ip-handling-policy=disable_non_proxied_udp")
-		w := st.wire("webSeed", "")
-		if w == nil || w.Downloaded < int64(len(wav)) {
-			t.Errorf("web seed wire %+v: want the whole file (%d bytes)", w, len(wav))
+		}, podseed, noPodseedWebSeed, "--webrtc-ip-handling-policy=disable_non_proxied_udp")
+		w := st.wire("webSeed", "web seed")
+		if w == nil || w.Downloaded < int64(len(wav)) || w.URL != originBase+"/sine.wav" {
+			t.Errorf("origin web seed wire %+v: want %s/sine.wav delivering the whole file (%d bytes)", w, originBase, len(wav))
 		}
-		for _, w := range st.Wires {
-			if w.Type != "webSeed" && w.Downloaded > 0 {
-				t.Errorf("%s wire %s delivered %d bytes; want the web seed alone", w.Type, w.Client, w.Downloaded)
+		for _, o := range st.Wires {
+			if (o.Type != "webSeed" || w == nil || o.URL != w.URL) && o.Downloaded > 0 {
+				t.Errorf("%s wire %s delivered %d bytes; want the origin web seed alone", o.Type, o.Client, o.Downloaded)
+			}
+		}
+	})
+
+	t.Run("podseed-web-seed-alone", func(t *testing.T) {
+		// The origin goes away again and the browser has no WebRTC: only
+		// podseed's /webseed/ endpoint is left.
+		originMu.Lock()
+		_ = origin.Close()
+		originMu.Unlock()
+		prefix := base + "/webseed/" + infoHash + "/"
+		st := playInChromium(t, ns.B, chromiumBin, pageURL, "episode-podseed-webseed-player.png", func(st *playerState) bool {
+			return true
+		}, podseed, nil, "--webrtc-ip-handling-policy=disable_non_proxied_udp")
+		w := st.wire("webSeed", "podseed")
+		if w == nil || !strings.HasPrefix(w.URL, prefix) || w.Downloaded < int64(len(wav)) {
+			t.Errorf("podseed web seed wire %+v: want %s<name> delivering the whole file (%d bytes)", w, prefix, len(wav))
+		}
+		for _, o := range st.Wires {
+			if (o.Type != "webSeed" || w == nil || o.URL != w.URL) && o.Downloaded > 0 {
+				t.Errorf("%s wire %s (%s) delivered %d bytes; want podseed's web seed alone", o.Type, o.Client, o.URL, o.Downloaded)
 			}
 		}
 	})
@@ -202,6 +239,7 @@ func TestWebRTCPlayer(t *testing.T) {
 // playerWire is one of the player's WebTorrent wires (player.js).
 type playerWire struct {
 	Type, PeerID, Client string
+	URL                  string // a web seed's URL
 	Downloaded           int64
 }
 
@@ -230,11 +268,12 @@ func (st *playerState) wire(typ, client string) *playerWire {
 }
 
 // playInChromium starts Chromium (fresh profile) in namespace ns, opens
-// pageURL, presses the player's button and waits until the whole file is
+// pageURL with requests to the URL patterns in blocked (DevTools wildcards)
+// failing, presses the player's button and waits until the whole file is
 // downloaded, the <audio> element is past 1 s and done(state) holds. It
 // saves a screenshot as shotName in the artifact directory and returns the
 // player's last state.
-func playInChromium(t *testing.T, ns, chromiumBin, pageURL, shotName string, done func(*playerState) bool, podseed *crashProc, flags ...string) *playerState {
+func playInChromium(t *testing.T, ns, chromiumBin, pageURL, shotName string, done func(*playerState) bool, podseed *crashProc, blocked []string, flags ...string) *playerState {
 	t.Helper()
 	cdp := startNetnsChromium(t, ns, chromiumBin, flags...)
 	target := cdp.call(t, "", "Target.createTarget", map[string]any{"url": "about:blank"})
@@ -244,6 +283,10 @@ func playInChromium(t *testing.T, ns, chromiumBin, pageURL, shotName string, don
 	var sess struct{ SessionID string }
 	mustUnmarshal(t, attach, &sess)
 	s := sess.SessionID
+	if len(blocked) > 0 {
+		cdp.call(t, s, "Network.enable", map[string]any{})
+		cdp.call(t, s, "Network.setBlockedURLs", map[string]any{"urls": blocked})
+	}
 	cdp.call(t, s, "Page.navigate", map[string]any{"url": pageURL})
 
 	const frame = `document.querySelector('iframe.player')`

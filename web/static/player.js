@@ -2,8 +2,13 @@
 // in each episode page by templates/player.html. It downloads the episode's
 // torrent (../torrents/<infohash>.torrent, same origin) with WebTorrent, from podseed's own client over
 // WebRTC (signalled through podseed's WebSocket tracker, listed in the
-// .torrent) and from the original enclosure as web seed (BEP 19; the
-// origin must allow CORS), shows live peers and progress, and plays the
+// .torrent), from the original enclosure as web seed (BEP 19; the origin
+// must allow CORS, which most podcast hosts do not) and from podseed's own
+// CORS web seed endpoint, ../webseed/<infohash>/<name>, always added as a
+// second web seed: the origin may lack CORS or be down, and WebRTC may be
+// blocked on the listener's network, so podseed's copy over plain HTTP is
+// the source that always works. (It is not in the .torrent's url-list; see
+// docs/clients.md.) It shows live peers and progress, and plays the
 // file: while it downloads where the browser allows service workers
 // (streamingServer), else once every piece has been checked. It starts when
 // the listener presses its button.
@@ -78,6 +83,22 @@ function clientName (peerIdHex) {
   return /^-[A-Za-z0-9]{6}-$/.test(ascii) ? ascii : 'unknown'
 }
 
+// podseedWebSeed is the URL of podseed's own copy of the torrent's file,
+// set once the torrent's metadata is known. webSeeds maps a web seed
+// wire's peer ID (WebTorrent uses the SHA-1 of the URL, in hex) to its URL.
+let podseedWebSeed = ''
+const webSeeds = new Map()
+
+function webSeedId (url) {
+  return Array.from(new Uint8Array(sha1(new TextEncoder().encode(url))), b => b.toString(16).padStart(2, '0')).join('')
+}
+
+// wireName names a wire: a peer by its client, a web seed by whose it is.
+function wireName (w) {
+  if (w.type !== 'webSeed') return clientName(w.peerId)
+  return webSeeds.get(w.peerId) === podseedWebSeed ? 'podseed web seed' : 'web seed'
+}
+
 function bytes (n) {
   if (n < 1024) return `${n} B`
   const units = ['KiB', 'MiB', 'GiB']
@@ -103,7 +124,7 @@ function render () {
   }
   state.progress = t.progress
   state.wires = t.wires.map(w => ({
-    type: w.type, peerId: w.peerId, client: w.type === 'webSeed' ? 'web seed' : clientName(w.peerId), downloaded: w.downloaded
+    type: w.type, peerId: w.peerId, url: w.type === 'webSeed' ? (webSeeds.get(w.peerId) || '') : '', client: wireName(w), downloaded: w.downloaded
   }))
   const rate = state.done ? '' : ` · ${bytes(t.downloadSpeed)}/s`
   const via = (state.playing ? ' · playing' : (state.done ? ' · ready to play' : '')) + (state.streaming ? ' (streaming)' : '')
@@ -161,6 +182,14 @@ async function start () {
   const torrent = client.add(new URL(`../torrents/${ih}.torrent`, location.href).href)
   state.torrent = torrent
   torrent.on('error', fail)
+  const addPodseedWebSeed = () => {
+    // A single-file torrent's web seed URL names the file itself (BEP 19).
+    podseedWebSeed = new URL(`../webseed/${ih}/${encodeURIComponent(torrent.name)}`, location.href).href
+    for (const url of [...(torrent.urlList || []), podseedWebSeed]) webSeeds.set(webSeedId(url), url)
+    torrent.addWebSeed(podseedWebSeed)
+  }
+  if (torrent.metadata) addPodseedWebSeed()
+  else torrent.once('metadata', addPodseedWebSeed)
   if (server) {
     torrent.on('ready', () => {
       torrent.files[0].streamTo(audio)

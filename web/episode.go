@@ -193,7 +193,7 @@ func (s *Server) newEpisodeTorrent(ctx context.Context, urls URLs, t store.Torre
 			to = latest.At
 		}
 		et.Chart = newSwarmChart(samples, samples[0].At, to)
-		et.CompletedWindows = newCompletedWindows(samples, s.now().UTC())
+		et.CompletedWindows = newCompletedWindows(samples, s.now().UTC(), c.Completed, t.CreatedAt)
 	}
 	return et
 }

@@ -318,15 +318,21 @@ func TestEpisodePagePeersAndCompleted(t *testing.T) {
 	mustAddWindowSamples(t, fx)
 	cat := newTestCatalog(fx)
 	cat.peers = map[string][]web.Peer{fx.ready: episodePeers}
-	masked := mustServe(t, cat, swarmCounts(fx), &lockedBuffer{}, atSampleNow())
-	full := mustServe(t, cat, swarmCounts(fx), &lockedBuffer{}, atSampleNow(), web.WithFullPeerAddresses())
+	// The tracker's live counter is 2 ahead of the latest sample (9): two
+	// downloads completed since the sampler last ran.
+	swarm := swarmCounts(fx)
+	live := swarm[fx.ready]
+	live.Completed = 11
+	swarm[fx.ready] = live
+	masked := mustServe(t, cat, swarm, &lockedBuffer{}, atSampleNow())
+	full := mustServe(t, cat, swarm, &lockedBuffer{}, atSampleNow(), web.WithFullPeerAddresses())
 
 	t.Run("completed windows", func(t *testing.T) {
 		doc, _ := mustGetPage(t, masked, fmt.Sprintf("/episodes/%d", fx.ep3.ID))
 		checkDefs(t, "completed", defs(byID(t, doc, "completed-windows")), map[string]string{
-			"Last 1 day":   "9",  // 0 + 4 + 5 + 0
-			"Last 7 days":  "21", // 7 + 2 + 3 + 0 + 4 + 5 + 0
-			"Last 30 days": "49", // 20 + 5 + 3 + 21
+			"Last 1 day":   "11", // 0 + 4 + 5 + 0, + 2 live
+			"Last 7 days":  "23", // 7 + 2 + 3 + 0 + 4 + 5 + 0, + 2 live
+			"Last 30 days": "51", // 20 + 5 + 3 + 21, + 2 live
 		})
 	})
 

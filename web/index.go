@@ -54,12 +54,14 @@ type deliverySums struct {
 	uploaded      int64
 }
 
-// add counts one torrent of size bytes with its samples, oldest first.
-func (d *deliverySums) add(samples []store.SwarmSample, size int64, now time.Time) {
+// add counts one torrent of size bytes with its samples, oldest first,
+// the tracker's live Completed counter and when its first episode was
+// created (the torrent is not older).
+func (d *deliverySums) add(samples []store.SwarmSample, size int64, now time.Time, live int, created time.Time) {
 	if d.completed == nil {
 		d.completed = make([]int, len(completedWindows))
 	}
-	for i, w := range newCompletedWindows(samples, now) {
+	for i, w := range newCompletedWindows(samples, now, live, created) {
 		d.completed[i] += w.Completed
 		if w.Days == deliveryDays {
 			d.viaBitTorrent = addSaturating(d.viaBitTorrent, bittorrentBytes(w.Completed, size))
@@ -151,7 +153,7 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 						s.writeError(w, r, err)
 						return
 					}
-					delivery.add(samples, e.Size, now)
+					delivery.add(samples, e.Size, now, c.Completed, e.CreatedAt)
 				}
 			}
 			pe.Size = episodeSize(e)

@@ -109,30 +109,36 @@ type completedWindow struct {
 }
 
 // newCompletedWindows counts the downloads completed in each of
-// completedWindows before now, from a torrent's samples, oldest first.
-func newCompletedWindows(samples []store.SwarmSample, now time.Time) []completedWindow {
+// completedWindows before now, from a torrent's samples, oldest first,
+// the tracker's live Completed counter and when the torrent was created
+// (zero: unknown; see completedSince). For a window that began before the
+// torrent was created, every download the counter has counted is in the
+// window: the counter started at 0 then.
+func newCompletedWindows(samples []store.SwarmSample, now time.Time, live int, created time.Time) []completedWindow {
 	ws := make([]completedWindow, 0, len(completedWindows))
 	for _, d := range completedWindows {
 		since := now.Add(-time.Duration(d) * 24 * time.Hour)
-		ws = append(ws, completedWindow{Days: d, Completed: completedSince(samples, since)})
+		ws = append(ws, completedWindow{Days: d, Completed: completedInWindow(samples, since, now, live, created)})
 	}
 	return ws
 }
 
-// completedSince counts the downloads completed between the samples at or
-// after since (oldest first): the sum of the increments of the tracker's
-// Completed counter between consecutive samples.
+// completedSince counts the downloads completed at or after since, from a
+// torrent's samples (oldest first) and live, the tracker's Completed
+// counter now: the sum of the increments of the counter between
+// consecutive samples at or after since, plus live minus the latest
+// sample when that sample is at or after since (the downloads completed
+// since the sampler last ran, so a download shows before the next sample).
 //
-// The counter lives in the tracker's memory, so it starts again at 0 when
-// podseed restarts. A sample lower than the one before it marks such a
-// reset, and its own value is the increment: the downloads completed since
-// the restart. What was completed between the last sample before a restart
-// and the restart is lost, as is what was completed before a restart within
-// an hour that the store has folded into one hourly point (samples older
-// than 24 hours; see store.SwarmSample): the 7 and 30 day counts are lower
-// bounds when podseed restarted. Downloads completed between the last
-// sample before since and the first one after it are not counted either.
-func completedSince(samples []store.SwarmSample, since time.Time) int {
+// The counter is saved with the samples and reloaded at start, so it
+// survives restarts; a crash loses up to a minute of completions, and a
+// sample lower than the one before it (as from older versions, which
+// started from 0 at every restart) marks a reset whose own value is the
+// increment. What the store has folded into one hourly point (samples
+// older than 24 hours; see store.SwarmSample) is counted once. Downloads
+// completed between the last sample before since and the first one after
+// it are not counted (but see newCompletedWindows).
+func completedSince(samples []store.SwarmSample, since time.Time, live int) int {
 	n := 0
 	var prev *store.SwarmSample
 	for i := range samples {
@@ -148,6 +154,20 @@ func completedSince(samples []store.SwarmSample, since time.Time) int {
 			}
 		}
 		prev = sm
+	}
+	if prev != nil && live > prev.Completed {
+		n += live - prev.Completed
+	}
+	return n
+}
+
+// completedInWindow is completedSince, or, for a torrent created within
+// [since, now], its whole count: live or what the samples add up to,
+// whichever is more.
+func completedInWindow(samples []store.SwarmSample, since, now time.Time, live int, created time.Time) int {
+	n := completedSince(samples, since, live)
+	if !created.IsZero() && !created.Before(since) && !created.After(now) {
+		n = max(n, live)
 	}
 	return n
 }

@@ -48,6 +48,10 @@ func TestCompletedSince(t *testing.T) {
 		name    string
 		samples []store.SwarmSample
 		since   time.Time
+		// tail is the tracker's live counter minus the latest sample:
+		// downloads completed since the sampler last ran.
+		tail    int
+		created time.Time // zero: unknown
 		want    int
 	}{
 		{name: "no samples", since: ago(day), want: 0},
@@ -83,9 +87,55 @@ func TestCompletedSince(t *testing.T) {
 			samples: []store.SwarmSample{sm(ago(3*time.Hour), 50), sm(ago(2*time.Hour), 4), sm(ago(time.Hour), 6)},
 			since:   ago(day), want: 6,
 		},
+		{
+			name:    "live counter ahead of the latest sample",
+			samples: []store.SwarmSample{sm(ago(2*time.Hour), 10), sm(ago(time.Minute), 12)},
+			since:   ago(day), tail: 3, want: 5,
+		},
+		{
+			name:    "first download before the first sample in the window",
+			samples: []store.SwarmSample{sm(ago(time.Minute), 0)},
+			since:   ago(day), tail: 1, want: 1,
+		},
+		{
+			name: "live counter ahead of a sample older than the window",
+			// Sampling stopped (evicted): when those downloads happened
+			// is unknown, so they are not put in the window.
+			samples: []store.SwarmSample{sm(ago(3*day), 10)},
+			since:   ago(day), tail: 4, want: 0,
+		},
+		{
+			name: "no samples: live counter not counted", since: ago(day), tail: 7, want: 0,
+		},
+		{
+			name: "torrent created in the window: all it counted is in it",
+			// Created 2 hours ago; 3 downloads before the first sample
+			// (sample times are whole minutes, maybe before creation).
+			samples: []store.SwarmSample{sm(ago(time.Hour), 3), sm(ago(time.Minute), 5)},
+			since:   ago(day), created: ago(2 * time.Hour), tail: 1, want: 6,
+		},
+		{
+			name:    "creation after now (clock skew): first sample is the baseline",
+			samples: []store.SwarmSample{sm(ago(time.Hour), 3), sm(ago(time.Minute), 5)},
+			since:   ago(day), created: now.Add(time.Hour), tail: 1, want: 3,
+		},
+		{
+			name:    "torrent created before the window: first sample is the baseline",
+			samples: []store.SwarmSample{sm(ago(time.Hour), 3), sm(ago(time.Minute), 5)},
+			since:   ago(day), created: ago(2 * day), tail: 1, want: 3,
+		},
+		{
+			name:    "live counter behind the latest sample (crash)",
+			samples: []store.SwarmSample{sm(ago(2*time.Hour), 10), sm(ago(time.Minute), 12)},
+			since:   ago(day), tail: -1, want: 2,
+		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := completedSince(tt.samples, tt.since); got != tt.want {
+			live := tt.tail
+			if n := len(tt.samples); n > 0 {
+				live += tt.samples[n-1].Completed
+			}
+			if got := completedInWindow(tt.samples, tt.since, now, live, tt.created); got != tt.want {
 				t.Errorf("got %d, want %d", got, tt.want)
 			}
 		})

@@ -303,6 +303,10 @@ func TestEndToEnd(t *testing.T) {
 		if !bytes.Contains(dom, []byte(want)) {
 			t.Errorf("overview in Chromium lacks %q:\n%s", want, lastBytes(string(dom), 3000))
 		}
+		// Every download happened within the last day, sampled or not yet.
+		if want := fmt.Sprintf("Completed downloads: last 1 day %d ·", completed); !bytes.Contains(dom, []byte(want)) {
+			t.Errorf("overview in Chromium lacks %q:\n%s", want, lastBytes(string(dom), 3000))
+		}
 		for _, ih := range bySize {
 			if !bytes.Contains(dom, []byte(urls.Torrent(ih))) {
 				t.Errorf("overview in Chromium lacks the link %s", urls.Torrent(ih))

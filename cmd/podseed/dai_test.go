@@ -53,12 +53,7 @@ func TestWebSeedWithheldForUnstableOrigins(t *testing.T) {
 
 	a := openTestApp(t)
 	ctx := context.Background()
-	f, _, err := a.Store().CreateFeed(ctx, srv.URL+"/feed.xml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.pollFeeds(ctx, true)
-	a.ingestPending(ctx)
+	f := mustAddAndIngest(t, a, srv.URL+"/feed.xml")
 	ets, err := a.Store().ListFeedTorrents(ctx, f.ID)
 	if err != nil {
 		t.Fatal(err)

@@ -51,12 +51,7 @@ func TestFeedCacheRendersOnce(t *testing.T) {
 
 	a := openTestApp(t)
 	ctx := t.Context()
-	f, _, err := a.Store().CreateFeed(ctx, srv.URL+"/feed.xml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.pollFeeds(ctx, true)
-	a.ingestPending(ctx)
+	f := mustAddAndIngest(t, a, srv.URL+"/feed.xml")
 
 	c := catalog{a}
 	kinds := []struct {

@@ -96,12 +96,7 @@ func TestSSRFGuardRefusesRedirects(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	f, _, err := a.Store().CreateFeed(ctx, srv.URL+"/feed.xml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.pollFeeds(ctx, true)
-	a.ingestPending(ctx)
+	f := mustAddAndIngest(t, a, srv.URL+"/feed.xml")
 	eps, err := a.Store().ListEpisodesByFeed(ctx, f.ID)
 	if err != nil {
 		t.Fatal(err)

@@ -55,12 +55,7 @@ func TestOriginRefusesHEAD(t *testing.T) {
 
 	a := openTestApp(t)
 	ctx := context.Background()
-	f, _, err := a.Store().CreateFeed(ctx, srv.URL+"/feed.xml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.pollFeeds(ctx, true)
-	a.ingestPending(ctx)
+	f := mustAddAndIngest(t, a, srv.URL+"/feed.xml")
 	ready := readyEpisodes(t, a.Store(), f.ID)
 	if len(ready) != 1 {
 		eps, _ := a.Store().ListEpisodesByFeed(ctx, f.ID)

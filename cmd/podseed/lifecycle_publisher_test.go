@@ -65,12 +65,7 @@ func TestPublisherTorrent(t *testing.T) {
 		peertubeItem("bad", "/videos/bad-720.mp4", "/torrents/bad-720.torrent"))
 
 	a, _ := openLifecycleApp(t, "")
-	f, _, err := a.Store().CreateFeed(ctx, o.URL("/feed.xml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.pollFeeds(ctx, true)
-	a.ingestPending(ctx)
+	f := mustAddAndIngest(t, a, o.URL("/feed.xml"))
 
 	ge, be := mustEpisodeByGUID(t, a, f.ID, "good"), mustEpisodeByGUID(t, a, f.ID, "bad")
 	if ge.State != store.EpisodeReady || be.State != store.EpisodeReady {

@@ -68,12 +68,7 @@ func TestEnclosureRedirectChains(t *testing.T) {
 	o.setItems(lifecycleItem("chain", "/t1", 0), lifecycleItem("perm", "/p1", 0), lifecycleItem("loop", "/loop1", 0))
 
 	a, closeApp := openLifecycleApp(t, "")
-	f, _, err := a.Store().CreateFeed(ctx, o.URL("/feed.xml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.pollFeeds(ctx, true)
-	a.ingestPending(ctx)
+	f := mustAddAndIngest(t, a, o.URL("/feed.xml"))
 
 	loop := mustEpisodeByGUID(t, a, f.ID, "loop")
 	if loop.State != store.EpisodeFailed || !strings.Contains(loop.LastError, "redirect loop") {

@@ -249,12 +249,7 @@ func TestEnclosureReplacement(t *testing.T) {
 
 	dataDir := t.TempDir()
 	a, closeApp := openLifecycleApp(t, dataDir)
-	f, _, err := a.Store().CreateFeed(ctx, o.URL("/feed.xml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.pollFeeds(ctx, true)
-	a.ingestPending(ctx)
+	f := mustAddAndIngest(t, a, o.URL("/feed.xml"))
 	e := mustEpisodeByGUID(t, a, f.ID, "ep")
 	if e.State != store.EpisodeReady {
 		t.Fatalf("episode %+v, want ready", e)
@@ -410,12 +405,7 @@ func TestEnclosureChangedInPlace(t *testing.T) {
 	o.setItems(lifecycleItem("same", "/same.mp3", 0), lifecycleItem("resized", "/resized.mp3", 0),
 		lifecycleItem("edited", "/edited.mp3", 0))
 	a, _ := openLifecycleApp(t, "")
-	f, _, err := a.Store().CreateFeed(ctx, o.URL("/feed.xml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.pollFeeds(ctx, true)
-	a.ingestPending(ctx)
+	f := mustAddAndIngest(t, a, o.URL("/feed.xml"))
 	before := map[string]string{}
 	for _, g := range []string{"same", "resized", "edited"} {
 		before[g] = mustEpisodeByGUID(t, a, f.ID, g).InfoHash
@@ -473,12 +463,7 @@ func TestDeadEnclosures(t *testing.T) {
 		`<item><guid>head405</guid><enclosure url="`+headRefuser.URL+`/e.mp3" type="audio/mpeg"/></item>`,
 		`<item><guid>refused</guid><enclosure url="`+refusing.URL+`/f.mp3" type="audio/mpeg"/></item>`)
 	a, _ := openLifecycleApp(t, "")
-	f, _, err := a.Store().CreateFeed(ctx, o.URL("/feed.xml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.pollFeeds(ctx, true)
-	a.ingestPending(ctx)
+	f := mustAddAndIngest(t, a, o.URL("/feed.xml"))
 	eps := map[string]store.Episode{}
 	for _, g := range []string{"gone404", "gone410", "alive", "alive2", "head405", "refused"} {
 		eps[g] = mustEpisodeByGUID(t, a, f.ID, g)
@@ -605,12 +590,7 @@ func TestPodcastLocked(t *testing.T) {
 	o.channel = lockTag
 	o.setItems(lifecycleItem("a", "/a.mp3", 0))
 	a, _ := openLifecycleApp(t, "")
-	f, _, err := a.Store().CreateFeed(ctx, o.URL("/feed.xml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.pollFeeds(ctx, true)
-	a.ingestPending(ctx)
+	f := mustAddAndIngest(t, a, o.URL("/feed.xml"))
 	e := mustEpisodeByGUID(t, a, f.ID, "a")
 	rss := mustServeApp(t, a, fmt.Sprintf("/feeds/%d.rss", f.ID))
 	if !bytes.Contains(rss, []byte(lockTag)) || !bytes.Contains(rss, []byte(e.InfoHash)) {
@@ -639,4 +619,18 @@ func TestPodcastLocked(t *testing.T) {
 	o.mu.Unlock()
 	a.pollFeeds(ctx, true)
 	check(false, "")
+}
+
+// mustAddAndIngest adds the feed at feedURL to a, polls every feed once
+// and ingests every pending episode, as one serve pass would.
+func mustAddAndIngest(t *testing.T, a *App, feedURL string) store.Feed {
+	t.Helper()
+	ctx := t.Context()
+	f, _, err := a.Store().CreateFeed(ctx, feedURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.pollFeeds(ctx, true)
+	a.ingestPending(ctx)
+	return f
 }

@@ -109,12 +109,7 @@ func TestRetentionEvictsButKeepsPublishing(t *testing.T) {
 	dataDir := t.TempDir()
 	a := openRetentionApp(t, dataDir, 1, 0)
 	ctx := t.Context()
-	f, _, err := a.Store().CreateFeed(ctx, origin.URL+"/feed.xml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.pollFeeds(ctx, true)
-	a.ingestPending(ctx)
+	f := mustAddAndIngest(t, a, origin.URL+"/feed.xml")
 	ets, err := a.Store().ListFeedTorrents(ctx, f.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -220,12 +215,7 @@ func TestRetentionDiskBudget(t *testing.T) {
 	a := openRetentionApp(t, t.TempDir(), 0, 700<<10)
 	defer a.Close()
 	ctx := t.Context()
-	f, _, err := a.Store().CreateFeed(ctx, origin.URL+"/feed.xml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.pollFeeds(ctx, true)
-	a.ingestPending(ctx)
+	f := mustAddAndIngest(t, a, origin.URL+"/feed.xml")
 	a.enforceRetention(ctx)
 	ets, err := a.Store().ListFeedTorrents(ctx, f.ID)
 	if err != nil {
@@ -362,12 +352,7 @@ func TestRetentionReingestedTorrentSeededAgain(t *testing.T) {
 	a := openRetentionApp(t, t.TempDir(), 1, 0)
 	defer a.Close()
 	ctx := t.Context()
-	f, _, err := a.Store().CreateFeed(ctx, srv.URL+"/feed.xml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.pollFeeds(ctx, true)
-	a.ingestPending(ctx)
+	f := mustAddAndIngest(t, a, srv.URL+"/feed.xml")
 	a.enforceRetention(ctx)
 	var old store.Torrent
 	ets, err := a.Store().ListFeedTorrents(ctx, f.ID)

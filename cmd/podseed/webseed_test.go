@@ -61,12 +61,7 @@ func TestNegotiationAndWebSeed(t *testing.T) {
 
 	a := openTestApp(t)
 	ctx := context.Background()
-	f, _, err := a.Store().CreateFeed(ctx, origin.URL+"/feed.xml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.pollFeeds(ctx, true)
-	a.ingestPending(ctx)
+	f := mustAddAndIngest(t, a, origin.URL+"/feed.xml")
 	ets, err := a.Store().ListFeedTorrents(ctx, f.ID)
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync/atomic"
+	"time"
 
 	g "github.com/anacrolix/generics"
 	"github.com/anacrolix/torrent"
@@ -27,6 +28,17 @@ var ErrUnknownTorrent = errors.New("torrent not in client")
 // requests are served in random order (measured with aria2c, libtorrent and
 // transmission; see TestClientAria2cLarge).
 const clientMaxAllocPeerRequestDataPerConn = 16 << 20
+
+// clientKeepAliveTimeout bounds how long a lost wake-up can stall an upload.
+// anacrolix v1.59.1's per-connection writer (peerConnMsgWriter.run) takes its
+// wake-up channel only after it has released the client lock, so a piece
+// whose data is read in between (peerRequestServer reads outside the lock,
+// then signals the writer) waits until the writer's keep-alive timer fires:
+// KeepAliveTimeout, one minute by default. aria2c gave up on podseed mid-file
+// (CI, TestClientAria2c: stalled at 16 KiB and at 89 %). The timer fires only
+// on a connection idle for this long whose peer is interested, and then sends
+// a 4-byte keep-alive, so one second costs at most 4 bytes/s per idle peer.
+const clientKeepAliveTimeout = time.Second
 
 // clientPieceCompletionDir is where, inside ClientConfig.DataDir, the piece
 // completion database lives.
@@ -129,6 +141,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	tc.Seed = true
 	tc.NoUpload = false
 	tc.MaxAllocPeerRequestDataPerConn = clientMaxAllocPeerRequestDataPerConn
+	tc.KeepAliveTimeout = clientKeepAliveTimeout
 	tc.NoDHT = cfg.DisableDHT
 	tc.NoDefaultPortForwarding = true
 	// This client only seeds; web seeds would only ever be used to download.

@@ -55,6 +55,25 @@ func mustHavePartytime(t *testing.T) string {
 	return node
 }
 
+// logPartytimeVersions logs the versions of node and of the installed
+// podcast-partytime, so a test log says what parsed the feeds.
+func logPartytimeVersions(t *testing.T, node string) {
+	t.Helper()
+	out, err := exec.Command(node, "--version").Output()
+	if err != nil {
+		t.Fatalf("node --version: %v", err)
+	}
+	b, err := os.ReadFile(filepath.Join(partytimeDir, "node_modules", "podcast-partytime", "package.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pkg struct{ Version string }
+	if err := json.Unmarshal(b, &pkg); err != nil {
+		t.Fatalf("podcast-partytime package.json: %v", err)
+	}
+	t.Logf("node %s, podcast-partytime %s", strings.TrimSpace(string(out)), pkg.Version)
+}
+
 // TestRepublishedFeedPartytime parses republished feeds with the npm
 // podcast-partytime parser, the one Podcast Index uses: every real feed in
 // testdata rewritten with an Alternate per episode, and the feed the whole
@@ -64,6 +83,7 @@ func mustHavePartytime(t *testing.T) string {
 // integrity.
 func TestRepublishedFeedPartytime(t *testing.T) {
 	node := mustHavePartytime(t)
+	logPartytimeVersions(t, node)
 	files, err := filepath.Glob(filepath.Join("testdata", "*.xml"))
 	if err != nil {
 		t.Fatal(err)

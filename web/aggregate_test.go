@@ -6,11 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mmcdole/gofeed"
+	"github.com/podseed/podseed/store"
 	"github.com/podseed/podseed/web"
 	"golang.org/x/net/html/atom"
 )
@@ -239,5 +243,83 @@ func TestDirectory(t *testing.T) {
 	}
 	if !bytes.Contains(page, []byte("1 more feed has not been fetched yet.")) {
 		t.Errorf("page does not mention the never-fetched feed")
+	}
+}
+
+// TestAggregateFeedsAcrossFeeds: with ready episodes in two feeds whose
+// dates interleave, /torrents.rss, .atom and .json list them newest first
+// across feeds (not feed by feed, not in the order they were added), an
+// episode without a date last, each titled with its own podcast.
+func TestAggregateFeedsAcrossFeeds(t *testing.T) {
+	ctx := t.Context()
+	fx := mustPopulate(t, mustOpenStore(t))
+	const dayShiftTitle = "Day Shift"
+	dayShift, _, err := fx.store.CreateFeed(ctx, "https://feeds.example.com/day-shift.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fx.store.UpdateFeedFetched(ctx, dayShift.ID, store.FeedFetch{
+		Title: dayShiftTitle, Body: []byte(`<rss version="2.0"><channel><title>Day Shift</title></channel></rss>`),
+		FetchedAt: fetchedAt, NextPollAt: nextPoll,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Night Shift's ready episodes are ep4 (17 March) and ep3 (10 March);
+	// Day Shift's fall after, between and (undated) outside them.
+	const cdn = "https://cdn.example.com/day-shift/"
+	day := func(d int) time.Time { return time.Date(2025, 3, d, 12, 0, 0, 0, time.UTC) }
+	eps, err := fx.store.UpsertEpisodes(ctx, dayShift.ID, []store.Episode{
+		{GUID: "day-2", Title: "Morning 2", EnclosureURL: cdn + "m2.mp3", EnclosureLength: 30_000, EnclosureType: "audio/mpeg", PublishedAt: day(20)},
+		{GUID: "day-1", Title: "Morning 1", EnclosureURL: cdn + "m1.mp3", EnclosureLength: 20_000, EnclosureType: "audio/mpeg", PublishedAt: day(12)},
+		{GUID: "day-0", Title: "Morning 0", EnclosureURL: cdn + "m0.mp3", EnclosureLength: 10_000, EnclosureType: "audio/mpeg"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range eps {
+		data := enclosureData(uint64(100+i), int(e.EnclosureLength))
+		mi, ih := mustMetainfo(t, e.GUID+".mp3", data, 16<<10, publicBase+"/announce", e.EnclosureURL)
+		if err := fx.store.CreateTorrent(ctx, store.Torrent{
+			InfoHash: ih, EpisodeID: e.ID, Name: e.GUID + ".mp3", Metainfo: mi,
+			PieceLength: 16 << 10, Size: int64(len(data)), DataPath: filepath.Join(t.TempDir(), e.GUID+".mp3"),
+			SRI: "sha256-x",
+		}); err != nil {
+			t.Fatal(err)
+		}
+		fx.metainfo[ih] = mi
+	}
+	srv := mustServe(t, newTestCatalog(fx), swarmCounts(fx), &lockedBuffer{})
+
+	want := []struct {
+		title string
+		id    int64
+	}{
+		{dayShiftTitle + ": Morning 2", eps[0].ID},
+		{nightShiftTitle + ": Ep. 4: Trackerless", fx.ep4.ID},
+		{dayShiftTitle + ": Morning 1", eps[1].ID},
+		{nightShiftTitle + ": Ep. 3: Seeding the Swarm", fx.ep3.ID},
+		{dayShiftTitle + ": Morning 0", eps[2].ID},
+	}
+	for _, p := range []string{"/torrents.rss", "/torrents.atom", "/torrents.json"} {
+		t.Run(p, func(t *testing.T) {
+			resp, body := mustDo(t, srv, http.MethodGet, p, nil)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("got status %d, want 200:\n%s", resp.StatusCode, body)
+			}
+			f, err := gofeed.NewParser().ParseString(string(body))
+			if err != nil {
+				t.Fatalf("gofeed: %v\n%s", err, body)
+			}
+			var got, wantTitles []string
+			for _, it := range f.Items {
+				got = append(got, it.Title+" <"+it.Link+">")
+			}
+			for _, w := range want {
+				wantTitles = append(wantTitles, fmt.Sprintf("%s <%s/episodes/%d>", w.title, publicBase, w.id))
+			}
+			if !slices.Equal(got, wantTitles) {
+				t.Errorf("items:\ngot  %q\nwant %q", got, wantTitles)
+			}
+		})
 	}
 }

@@ -3,8 +3,10 @@ package web_test
 import (
 	"bytes"
 	"fmt"
+	"io/fs"
 	"net/http/httptest"
 	"net/netip"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/podseed/podseed/store"
 	"github.com/podseed/podseed/web"
+	"github.com/podseed/podseed/web/static"
 )
 
 // checkDefs fails the test unless each <dt> of want is in got with a <dd>
@@ -397,4 +400,52 @@ func TestEpisodePagePeersAndCompleted(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestEpisodePagePlayer: the page of an episode with a torrent embeds the
+// in-page player (templates/player.html) in an iframe whose src, resolved
+// against the page's URL, is podseed's /static/player.html (an asset of
+// web/static) with the episode's infohash, and the page itself carries no
+// script; an episode without a torrent has no player.
+func TestEpisodePagePlayer(t *testing.T) {
+	fx := mustPopulate(t, mustOpenStore(t))
+	srv := mustServe(t, newTestCatalog(fx), swarmCounts(fx), &lockedBuffer{}, atSampleNow())
+	for _, tt := range []struct {
+		ep       store.Episode
+		infoHash string
+	}{{fx.ep3, fx.ready}, {fx.ep4, fx.readyNewer}} {
+		page := fmt.Sprintf("/episodes/%d", tt.ep.ID)
+		doc, body := mustGetPage(t, srv, page)
+		if bytes.Contains(body, []byte("<script")) {
+			t.Errorf("%s: the page carries a script; the player belongs in its iframe", page)
+		}
+		frames := find(byID(t, doc, "player"), atom.Iframe)
+		if len(frames) != 1 {
+			t.Fatalf("%s: #player has %d iframes, want 1", page, len(frames))
+		}
+		src, err := url.Parse(attr(frames[0], "src"))
+		if err != nil {
+			t.Fatalf("%s: player src: %v", page, err)
+		}
+		base, err := url.Parse(srv.URL + page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u := base.ResolveReference(src)
+		if u.Host != base.Host || u.Path != "/static/player.html" || u.Query().Get("infohash") != tt.infoHash {
+			t.Errorf("%s: player src %q resolves to %s, want same-origin /static/player.html?infohash=%s", page, src, u, tt.infoHash)
+		}
+		if _, err := fs.Stat(static.FS, strings.TrimPrefix(u.Path, "/static/")); err != nil {
+			t.Errorf("%s: the player page is not an embedded asset: %v", page, err)
+		}
+		if attr(frames[0], "title") == "" {
+			t.Errorf("%s: the player iframe has no title (accessible name)", page)
+		}
+	}
+	for _, e := range []store.Episode{fx.ep2, fx.ep1} { // failed, pending
+		doc, _ := mustGetPage(t, srv, fmt.Sprintf("/episodes/%d", e.ID))
+		if n := len(find(doc, atom.Iframe)); n != 0 {
+			t.Errorf("episode %d (%s) without a torrent has %d iframes, want no player", e.ID, e.State, n)
+		}
+	}
 }

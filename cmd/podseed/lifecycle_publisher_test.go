@@ -3,11 +3,19 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"encoding/hex"
 	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/anacrolix/torrent/metainfo"
 
@@ -35,6 +43,10 @@ func peertubeItem(guid, file, torrent string) string {
 // torrent (same infohash), keeps the publisher's alternate enclosure as the
 // only one in the republished feed, and lists it in the torrent feed. A
 // publisher torrent of other bytes is not adopted: podseed makes its own.
+// podseed still offers its seeder: it announces the publisher's infohash,
+// complete, to the publisher's tracker, and aria2c holding the publisher's
+// torrent downloads it from podseed, found through that tracker, once the
+// origin no longer serves the file or the torrent.
 func TestPublisherTorrent(t *testing.T) {
 	ctx := context.Background()
 	o := newLifecycleOrigin(t)
@@ -90,6 +102,17 @@ func TestPublisherTorrent(t *testing.T) {
 	if st, ok := a.Client().Stats(goodIH); !ok || !st.Complete {
 		t.Errorf("good: publisher torrent not seeded complete: %+v, %v", st, ok)
 	}
+	// podseed joins the publisher's swarm: it announces the publisher's
+	// infohash, as a seeder, to the publisher's tracker.
+	port := uint16(a.Client().ListenPort())
+	waitFor(t, 30*time.Second, "podseed to announce the publisher's torrent to the publisher's tracker", func() bool {
+		for _, an := range o.announcesOf(goodIH) {
+			if an.Addr.Port() == port && an.Left == 0 {
+				return true
+			}
+		}
+		return false
+	})
 	badTor, err := a.Store().FindTorrentByInfoHash(ctx, be.InfoHash)
 	if err != nil || badTor.PublisherURL != "" {
 		t.Errorf("bad: torrent %+v, %v, want podseed's own", badTor, err)
@@ -121,6 +144,35 @@ func TestPublisherTorrent(t *testing.T) {
 	if !strings.Contains(tf, a.urls.Torrent(goodIH)) || !strings.Contains(tf, a.urls.Torrent(be.InfoHash)) {
 		t.Errorf("torrent feed lacks a torrent:\n%s", tf)
 	}
+
+	// A listener's client holding the publisher's torrent (the only one
+	// the republished feed lists for good) downloads it from podseed, found
+	// through the publisher's tracker, while the origin serves neither the
+	// file (its web seed) nor the torrent any more.
+	t.Run("aria2c from podseed via the publisher's tracker, origin's files gone", func(t *testing.T) {
+		mustHaveBinary(t, "aria2c")
+		o.setStatus("/videos/good-720.mp4", http.StatusServiceUnavailable)
+		o.setStatus("/torrents/good-720.torrent", http.StatusServiceUnavailable)
+		before := len(o.announcesOf(goodIH))
+		out := t.TempDir()
+		aria2cDownload(t, writeTemp(t, goodMI), out)
+		if got, want := fileSHA256(t, filepath.Join(out, "good-720.mp4")), fileSHA256(t, tor.DataPath); got != want {
+			t.Errorf("aria2c result SHA-256 %s, want %s", got, want)
+		}
+		if st, ok := a.Client().Stats(goodIH); !ok || st.BytesUploaded < int64(len(good)) {
+			t.Errorf("podseed uploaded %d bytes of %d (%+v, %v): aria2c did not download from podseed",
+				st.BytesUploaded, len(good), st, ok)
+		}
+		var leechers int
+		for _, an := range o.announcesOf(goodIH)[before:] {
+			if an.Addr.Port() != port {
+				leechers++
+			}
+		}
+		if leechers == 0 {
+			t.Errorf("aria2c never announced to the publisher's tracker")
+		}
+	})
 }
 
 func writeTemp(t *testing.T, b []byte) string {
@@ -130,4 +182,59 @@ func writeTemp(t *testing.T, b []byte) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// originAnnouncePath is the origin's BitTorrent tracker (PeerTube runs one
+// at /tracker/announce next to its videos).
+const originAnnouncePath = "/tracker/announce"
+
+// originAnnounce is one announce the origin's tracker received.
+type originAnnounce struct {
+	PeerID string
+	Addr   netip.AddrPort // the announcer's IP (as seen) and its port parameter
+	Left   int64          // bytes the announcer still lacks; 0 for a seeder
+	Event  string
+}
+
+// announce is a minimal HTTP tracker (BEP 3, BEP 23 compact IPv4 peers):
+// it records the announce and answers every other peer that announced the
+// same infohash, latest address per peer ID.
+func (o *lifecycleOrigin) announce(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	ih := q.Get("info_hash")
+	port, perr := strconv.ParseUint(q.Get("port"), 10, 16)
+	left, lerr := strconv.ParseInt(q.Get("left"), 10, 64)
+	host, _, _ := net.SplitHostPort(r.RemoteAddr)
+	ip, ierr := netip.ParseAddr(host)
+	if len(ih) != 20 || perr != nil || lerr != nil || ierr != nil {
+		fmt.Fprint(w, "d14:failure reason11:bad requeste")
+		return
+	}
+	a := originAnnounce{PeerID: q.Get("peer_id"), Addr: netip.AddrPortFrom(ip.Unmap(), uint16(port)),
+		Left: left, Event: q.Get("event")}
+	key := hex.EncodeToString([]byte(ih))
+	o.mu.Lock()
+	o.announces[key] = append(o.announces[key], a)
+	latest := map[string]netip.AddrPort{}
+	for _, b := range o.announces[key] {
+		if b.PeerID != a.PeerID && b.Event != "stopped" {
+			latest[b.PeerID] = b.Addr
+		}
+	}
+	o.mu.Unlock()
+	var peers []byte
+	for _, ap := range latest {
+		if ap.Addr().Is4() {
+			peers = binary.BigEndian.AppendUint16(append(peers, ap.Addr().AsSlice()...), ap.Port())
+		}
+	}
+	fmt.Fprintf(w, "d8:intervali60e5:peers%d:%se", len(peers), peers)
+}
+
+// announcesOf returns the announces the origin's tracker received for the
+// hex infohash ih.
+func (o *lifecycleOrigin) announcesOf(ih string) []originAnnounce {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return slices.Clone(o.announces[ih])
 }

@@ -45,6 +45,9 @@ type lifecycleOrigin struct {
 	requests map[string]int
 	// inflight and maxInflight count concurrent media requests.
 	inflight, maxInflight int
+	// announces records, per hex infohash, the announces the origin's
+	// BitTorrent tracker (originAnnouncePath) received, in order.
+	announces map[string][]originAnnounce
 }
 
 type originFile struct {
@@ -60,7 +63,7 @@ type originRedirect struct {
 func newLifecycleOrigin(t testing.TB) *lifecycleOrigin {
 	o := &lifecycleOrigin{t: t, files: map[string]originFile{}, status: map[string]int{},
 		redirects: map[string]originRedirect{}, gate: map[string]chan struct{}{},
-		started: make(chan string, 16), requests: map[string]int{}}
+		started: make(chan string, 16), requests: map[string]int{}, announces: map[string][]originAnnounce{}}
 	o.srv = httptest.NewServer(http.HandlerFunc(o.serve))
 	t.Cleanup(o.srv.Close)
 	return o
@@ -107,6 +110,11 @@ func (o *lifecycleOrigin) serve(w http.ResponseWriter, r *http.Request) {
 		o.mu.Unlock()
 		w.Header().Set("Content-Type", "application/rss+xml")
 		_, _ = io.WriteString(w, body)
+		return
+	}
+	if r.URL.Path == originAnnouncePath {
+		o.mu.Unlock()
+		o.announce(w, r)
 		return
 	}
 	if rd, ok := o.redirects[r.URL.Path]; ok {

@@ -59,7 +59,9 @@ import (
 //
 // Each saves a screenshot in $PODSEED_ARTIFACT_DIR: episode-webrtc-player.png,
 // episode-webrtc-streaming.png, episode-webseed-player.png,
-// episode-podseed-webseed-player.png.
+// episode-podseed-webseed-player.png. The log names the browser
+// (DevTools Browser.getVersion), the vendored WebTorrent and, per subtest,
+// the player's status line at the end.
 func TestWebRTCPlayer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("WebRTC browser test skipped in -short mode")
@@ -139,6 +141,12 @@ func TestWebRTCPlayer(t *testing.T) {
 		infoHash = f.Episodes[0].InfoHash
 		return true
 	})
+	// The WebTorrent bundle the player runs, as podseed serves it.
+	if v, err := getBody(client, base+"/static/vendor/VERSION"); err != nil {
+		t.Errorf("vendored WebTorrent version: %v", err)
+	} else {
+		t.Logf("vendored WebTorrent: %s", bytes.SplitN(v, []byte("\n"), 2)[0])
+	}
 
 	t.Run("webrtc-from-podseed", func(t *testing.T) {
 		// The origin goes away: the web seed in the .torrent is now dead.
@@ -276,6 +284,9 @@ func (st *playerState) wire(typ, client string) *playerWire {
 func playInChromium(t *testing.T, ns, chromiumBin, pageURL, shotName string, done func(*playerState) bool, podseed *crashProc, blocked []string, flags ...string) *playerState {
 	t.Helper()
 	cdp := startNetnsChromium(t, ns, chromiumBin, flags...)
+	var ver struct{ Product, Revision, JSVersion, UserAgent string }
+	mustUnmarshal(t, cdp.call(t, "", "Browser.getVersion", map[string]any{}), &ver)
+	t.Logf("browser: %s (revision %s, V8 %s), user agent %q", ver.Product, ver.Revision, ver.JSVersion, ver.UserAgent)
 	target := cdp.call(t, "", "Target.createTarget", map[string]any{"url": "about:blank"})
 	var tid struct{ TargetID string }
 	mustUnmarshal(t, target, &tid)
@@ -314,6 +325,7 @@ func playInChromium(t *testing.T, ns, chromiumBin, pageURL, shotName string, don
 		return st.Done && st.CurrentTime > 1 && done(&st)
 	})
 	t.Logf("player: %+v", st)
+	t.Logf("player status line: %q", st.Status)
 	if st.Progress != 1 {
 		t.Errorf("progress: got %v, want 1", st.Progress)
 	}

@@ -166,6 +166,11 @@ func TestWebRTCPlayer(t *testing.T) {
 		if w.Downloaded < int64(len(wav)) {
 			t.Errorf("podseed's WebRTC wire delivered %d bytes, want the whole file (%d)", w.Downloaded, len(wav))
 		}
+		// The status line counts BitTorrent peers apart from web seeds
+		// (WebTorrent's numPeers counts both).
+		if !strings.Contains(st.Status, " · 1 peer + 2 web seeds") {
+			t.Errorf("player status %q, want podseed as the one peer and two web seeds", st.Status)
+		}
 		if peerID, err := hexASCII(w.PeerID, 8); err != nil || peerID != "-GT0003-" {
 			t.Errorf("podseed's wire has peer ID prefix %q (%v), want anacrolix's -GT0003-", peerID, err)
 		}

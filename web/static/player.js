@@ -128,7 +128,11 @@ function render () {
   }))
   const rate = state.done ? '' : ` · ${bytes(t.downloadSpeed)}/s`
   const via = (state.playing ? ' · playing' : (state.done ? ' · ready to play' : '')) + (state.streaming ? ' (streaming)' : '')
-  statusEl.textContent = `${(t.progress * 100).toFixed(1)} % of ${bytes(t.length)} · ${t.numPeers} ${t.numPeers === 1 ? 'peer' : 'peers'}${rate}${via}`
+  // WebTorrent's numPeers counts web seeds too: say peers and web seeds apart.
+  const seeds = state.wires.filter(w => w.type === 'webSeed').length
+  const peers = state.wires.length - seeds
+  const sources = `${peers} ${peers === 1 ? 'peer' : 'peers'}` + (seeds ? ` + ${seeds} ${seeds === 1 ? 'web seed' : 'web seeds'}` : '')
+  statusEl.textContent = `${(t.progress * 100).toFixed(1)} % of ${bytes(t.length)} · ${sources}${rate}${via}`
   peersEl.replaceChildren(...state.wires.map(w => {
     const li = document.createElement('li')
     li.textContent = `${w.client} (${w.type === 'webSeed' ? 'HTTP' : w.type}): ${bytes(w.downloaded)} received`

@@ -395,8 +395,14 @@ func (c *Client) AddTrackers(infoHash string, urls []string) error {
 }
 
 // ListenPort returns the port the client accepts BitTorrent connections on,
-// or 0 if it has no listener.
+// or 0 if it has no listener or has been closed. (anacrolix's LocalPort
+// goes on reporting the port of a closed client's listeners.)
 func (c *Client) ListenPort() int {
+	select {
+	case <-c.cl.Closed():
+		return 0
+	default:
+	}
 	return c.cl.LocalPort()
 }
 

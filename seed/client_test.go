@@ -545,6 +545,24 @@ func TestClientConfig(t *testing.T) {
 	}
 }
 
+// TestClientListenPortAfterClose: a closed client reports no listener, so
+// that podseed's health check sees it is not running.
+func TestClientListenPortAfterClose(t *testing.T) {
+	c, err := NewClient(ClientConfig{DataDir: t.TempDir(), ListenHost: "127.0.0.1", DisableDHT: true, Logger: btTestLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ListenPort() == 0 {
+		t.Fatal("ListenPort before Close: got 0")
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.ListenPort(); got != 0 {
+		t.Errorf("ListenPort after Close: got %d, want 0", got)
+	}
+}
+
 // TestClientUploadRateLimit checks the limiter is wired: uploading 2 MiB at
 // 1 MiB/s takes about a second.
 func TestClientUploadRateLimit(t *testing.T) {

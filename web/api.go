@@ -32,6 +32,9 @@ type apiFeed struct {
 	ConsecutiveFailures int        `json:"consecutive_failures"`
 	Unhealthy           bool       `json:"unhealthy"`
 	CreatedAt           *time.Time `json:"created_at"`
+	// EpisodeCount is how many episodes podseed knows of the feed, in any
+	// state (as the overview shows).
+	EpisodeCount int `json:"episode_count"`
 }
 
 type apiFeedList struct {
@@ -143,14 +146,15 @@ func apiTime(t time.Time) *time.Time {
 	return &u
 }
 
-func newAPIFeed(urls URLs, f store.Feed) apiFeed {
+// newAPIFeed is f as the API shows it; episodes is how many episodes it has.
+func newAPIFeed(urls URLs, f store.Feed, episodes int) apiFeed {
 	return apiFeed{
 		ID: f.ID, URL: f.URL, Title: f.Title,
 		FeedURL: urls.Feed(f.ID), TorrentFeedURL: urls.TorrentFeed(f.ID),
 		PodcastURL: urls.PodcastFeed(f.ID), PageURL: urls.FeedPage(f.ID),
 		LastFetchedAt: apiTime(f.LastFetchedAt), NextPollAt: apiTime(f.NextPollAt),
 		LastError: f.LastError, ConsecutiveFailures: f.Failures, Unhealthy: f.Failures >= unhealthyAfter,
-		CreatedAt: apiTime(f.CreatedAt),
+		CreatedAt: apiTime(f.CreatedAt), EpisodeCount: episodes,
 	}
 }
 
@@ -181,7 +185,12 @@ func (s *Server) handleAPIFeeds(w http.ResponseWriter, r *http.Request) {
 	urls := s.catalog.URLs()
 	list := apiFeedList{Feeds: make([]apiFeed, 0, len(feeds))}
 	for _, f := range feeds {
-		list.Feeds = append(list.Feeds, newAPIFeed(urls, f))
+		eps, err := s.catalog.ListEpisodesByFeed(r.Context(), f.ID)
+		if err != nil {
+			s.writeAPIError(w, r, err)
+			return
+		}
+		list.Feeds = append(list.Feeds, newAPIFeed(urls, f, len(eps)))
 	}
 	s.writeJSON(w, r, list)
 }
@@ -204,7 +213,7 @@ func (s *Server) handleAPIFeed(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	urls := s.catalog.URLs()
-	d := apiFeedDetail{apiFeed: newAPIFeed(urls, f), Episodes: make([]apiEpisode, 0, len(eps))}
+	d := apiFeedDetail{apiFeed: newAPIFeed(urls, f, len(eps)), Episodes: make([]apiEpisode, 0, len(eps))}
 	if l := s.lifecycle(); l != nil {
 		lock, err := l.FeedLock(ctx, id)
 		if err != nil {

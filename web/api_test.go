@@ -33,6 +33,7 @@ type (
 		ConsecutiveFailures int        `json:"consecutive_failures"`
 		Unhealthy           bool       `json:"unhealthy"`
 		CreatedAt           *time.Time `json:"created_at"`
+		EpisodeCount        int        `json:"episode_count"`
 	}
 	apiFeedList struct {
 		Feeds []apiFeed `json:"feeds"`
@@ -178,6 +179,7 @@ func TestAPIFeeds(t *testing.T) {
 			PodcastURL:     fmt.Sprintf("podcast://podseed.example.net/feeds/%d.rss", fx.nightShift.ID),
 			PageURL:        fmt.Sprintf("%s/feeds/%d", publicBase, fx.nightShift.ID),
 			LastFetchedAt:  ptr(fetchedAt), NextPollAt: ptr(nextPoll), CreatedAt: ptr(fx.nightShift.CreatedAt),
+			EpisodeCount: 5,
 		},
 		{
 			ID: fx.broken.ID, URL: "https://broken.example.net/feed.xml",
@@ -186,7 +188,7 @@ func TestAPIFeeds(t *testing.T) {
 			PodcastURL:     fmt.Sprintf("podcast://podseed.example.net/feeds/%d.rss", fx.broken.ID),
 			PageURL:        fmt.Sprintf("%s/feeds/%d", publicBase, fx.broken.ID),
 			NextPollAt:     ptr(fetchedAt.Add(15 * time.Minute)), LastError: brokenFeedError,
-			ConsecutiveFailures: 1, CreatedAt: ptr(fx.broken.CreatedAt),
+			ConsecutiveFailures: 1, CreatedAt: ptr(fx.broken.CreatedAt), EpisodeCount: 0,
 		},
 	}
 	if len(got.Feeds) != len(want) {
@@ -233,7 +235,7 @@ func feedEqual(a, b apiFeed) bool {
 	return timeEqual(a.LastFetchedAt, b.LastFetchedAt) && timeEqual(a.NextPollAt, b.NextPollAt) && timeEqual(a.CreatedAt, b.CreatedAt) &&
 		a.ID == b.ID && a.URL == b.URL && a.Title == b.Title && a.FeedURL == b.FeedURL && a.TorrentFeedURL == b.TorrentFeedURL &&
 		a.PodcastURL == b.PodcastURL && a.PageURL == b.PageURL && a.LastError == b.LastError &&
-		a.ConsecutiveFailures == b.ConsecutiveFailures && a.Unhealthy == b.Unhealthy
+		a.ConsecutiveFailures == b.ConsecutiveFailures && a.Unhealthy == b.Unhealthy && a.EpisodeCount == b.EpisodeCount
 }
 
 func episodeEqual(a, b apiEpisode) bool {
@@ -279,7 +281,7 @@ func TestAPIFeed(t *testing.T) {
 
 	var got apiFeedDetail
 	body := mustGetJSON(t, srv, fmt.Sprintf("/api/v1/feeds/%d", fx.nightShift.ID), http.StatusOK, &got)
-	if got.ID != fx.nightShift.ID || got.Title != nightShiftTitle || !timeEqual(got.LastFetchedAt, ptr(fetchedAt)) {
+	if got.ID != fx.nightShift.ID || got.Title != nightShiftTitle || !timeEqual(got.LastFetchedAt, ptr(fetchedAt)) || got.EpisodeCount != 5 {
 		t.Errorf("feed: got %+v", got.apiFeed)
 	}
 	want := wantAPIEpisodes(t, fx, cat)
@@ -299,7 +301,7 @@ func TestAPIFeed(t *testing.T) {
 	t.Run("never fetched", func(t *testing.T) {
 		var got apiFeedDetail
 		body := mustGetJSON(t, srv, fmt.Sprintf("/api/v1/feeds/%d", fx.broken.ID), http.StatusOK, &got)
-		if got.LastFetchedAt != nil || got.LastError != brokenFeedError || got.Episodes == nil || len(got.Episodes) != 0 {
+		if got.LastFetchedAt != nil || got.LastError != brokenFeedError || got.Episodes == nil || len(got.Episodes) != 0 || got.EpisodeCount != 0 {
 			t.Errorf("got %+v", got)
 		}
 		if !bytes.Contains(body, []byte(`"episodes":[]`)) {

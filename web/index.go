@@ -97,7 +97,10 @@ type indexFeed struct {
 	feedHealth
 	PageURL                 string
 	FeedURL, TorrentFeedURL string
-	Episodes                []indexEpisode
+	// EpisodeCount is how many episodes podseed knows of the feed, in any
+	// state.
+	EpisodeCount int
+	Episodes     []indexEpisode
 }
 
 type indexEpisode struct {
@@ -133,6 +136,7 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 		pf := indexFeed{
 			feedHealth: newFeedHealth(f), PageURL: urls.FeedPage(f.ID),
 			FeedURL: urls.Feed(f.ID), TorrentFeedURL: urls.TorrentFeed(f.ID),
+			EpisodeCount: len(eps),
 		}
 		page.Totals.Feeds++
 		page.Totals.Episodes += len(eps)

@@ -237,6 +237,7 @@ func TestIndex(t *testing.T) {
 			wantTitle: nightShiftTitle,
 			wantText: []string{
 				"Last poll: 2025-03-17 06:00:00 UTC; next poll: 2025-03-17 07:00:00 UTC",
+				"torrents.rss Episodes: 5 Last poll:",
 			},
 			wantLinks: map[string]string{
 				"https://feeds.example.org/night-shift.xml":                                        "https://feeds.example.org/night-shift.xml",
@@ -262,6 +263,7 @@ func TestIndex(t *testing.T) {
 			wantText: []string{
 				"Last poll: never; next poll: 2025-03-17 06:15:00 UTC",
 				"Last error: " + brokenFeedError,
+				"torrents.rss Episodes: 0 Last poll:",
 			},
 			wantLinks: map[string]string{
 				"https://broken.example.net/feed.xml":                                          "https://broken.example.net/feed.xml",

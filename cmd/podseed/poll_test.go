@@ -158,3 +158,23 @@ func TestHealthz(t *testing.T) {
 		t.Errorf("store closed: got %d %q, want 503 database not writable", code, body)
 	}
 }
+
+// TestHealthzClientClosed: 503 "torrent client not listening" once the
+// torrent client has stopped, while the store still works.
+func TestHealthzClientClosed(t *testing.T) {
+	a := openTestApp(t)
+	get := func() (int, string) {
+		rec := httptest.NewRecorder()
+		a.srv.Handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
+		return rec.Code, rec.Body.String()
+	}
+	if code, body := get(); code != http.StatusOK || body != "ok\n" {
+		t.Fatalf("healthy: got %d %q, want 200 ok", code, body)
+	}
+	if err := a.client.Close(); err != nil { // App.Close closes it again: harmless
+		t.Fatal(err)
+	}
+	if code, body := get(); code != http.StatusServiceUnavailable || body != "torrent client not listening\n" {
+		t.Errorf("client closed: got %d %q, want 503 %q", code, body, "torrent client not listening\n")
+	}
+}

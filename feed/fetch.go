@@ -122,6 +122,10 @@ type Result struct {
 	FinalURL string
 	// StatusCode is the HTTP status code of the final response (200, 304, …).
 	StatusCode int
+	// ContentType is the Content-Type header of the final response, "" if
+	// none. Its charset parameter may name the body's encoding; see
+	// [DeclareCharset].
+	ContentType string
 
 	// MaxAge is how long the response stays fresh from now on, by the
 	// server's caching headers (RFC 9111, section 4.2): the Cache-Control
@@ -189,6 +193,7 @@ func (f *Fetcher) fetch(ctx context.Context, req Request) (Result, error) {
 
 	res := Result{
 		StatusCode:   resp.StatusCode,
+		ContentType:  resp.Header.Get("Content-Type"),
 		FinalURL:     resp.Request.URL.String(),
 		ETag:         resp.Header.Get("ETag"),
 		LastModified: resp.Header.Get("Last-Modified"),
@@ -241,8 +246,8 @@ func (f *Fetcher) client() *http.Client {
 	return &http.Client{
 		Timeout: DefaultTimeout,
 		CheckRedirect: func(_ *http.Request, via []*http.Request) error {
-			if len(via) >= MaxRedirects {
-				return fmt.Errorf("stopped after %d redirects", len(via))
+			if len(via) > MaxRedirects { // via holds the first request and one per redirect followed
+				return fmt.Errorf("stopped after %d redirects", MaxRedirects)
 			}
 			return nil
 		},

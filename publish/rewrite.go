@@ -6,9 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"net/url"
-	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -85,7 +84,13 @@ type Alternate struct {
 // Every other byte of original is kept: the insertions are spliced in at
 // offsets found by encoding/xml, and the feed is never re-serialised, so the
 // original <enclosure>, prefixes, CDATA, comments, the DOCTYPE and the
-// publisher's formatting stay as they were. The only other change is the
+// publisher's formatting stay as they were. One deliberate exception: a
+// DOCTYPE whose internal subset declares entities (entity-expansion bombs,
+// external entities) loses that subset, "<!DOCTYPE rss [ … ]>" becoming
+// "<!DOCTYPE rss>" (an external ID stays), and each reference to an entity
+// it declared, in text and attribute values, becomes what feed.Parse reads
+// there: "&name;" literally (written "&amp;name;"), or for an HTML entity
+// name the character reference of its character. The only other change is the
 // namespace declaration xmlns:podcast="https://podcastindex.org/namespace/1.0",
 // added to the <rss> start tag unless <rss> already declares the namespace
 // (under its current or its original GitHub URI, under any prefix, whose
@@ -95,12 +100,15 @@ type Alternate struct {
 // The declaration is added even when no item matches.
 //
 // Input that is not RSS (its root element is not <rss>, e.g. Atom or RSS
-// 1.0) is returned unchanged, as a copy. Items elsewhere than <rss><channel>
+// 1.0) is returned unchanged, as a copy, but for the DOCTYPE defused as
+// above. Items elsewhere than <rss><channel>
 // and empty <item/> elements are left alone.
 //
 // The feed is read like gofeed reads it: non-strict, so undefined entities
-// and bare ampersands in text pass; entities declared in the DOCTYPE are
-// never fetched. Encodings other than UTF-8 are read from the XML
+// and bare ampersands in text pass; the predefined and HTML entities are
+// decoded, entities declared in the DOCTYPE are neither expanded nor
+// fetched, so a GUID that uses one matches an Alternate with the reference
+// literally in it ("&ep;-2"). Encodings other than UTF-8 are read from the XML
 // declaration: windows-1252 and its WHATWG aliases (ISO-8859-1, US-ASCII) are
 // decoded exactly; other ASCII-compatible encodings (other ISO-8859 and
 // windows code pages, Shift_JIS, EUC, GBK, Big5 …) are read with their
@@ -140,13 +148,16 @@ func WithBaseURL(base string) Option {
 	}
 }
 
-// edit is text to insert into the original feed at byte offset off.
+// edit replaces the del bytes of the original feed at byte offset off
+// with text (an insertion when del is 0).
 type edit struct {
 	off  int
+	del  int
 	text []byte
 }
 
-// applyEdits returns a new slice: src with edits, sorted by offset, inserted.
+// applyEdits returns a new slice: src with edits, sorted by offset and not
+// overlapping, applied.
 func applyEdits(src []byte, edits []edit) []byte {
 	n := len(src)
 	for _, e := range edits {
@@ -157,7 +168,7 @@ func applyEdits(src []byte, edits []edit) []byte {
 	for _, e := range edits {
 		out = append(out, src[prev:e.off]...)
 		out = append(out, e.text...)
-		prev = e.off
+		prev = e.off + e.del
 	}
 	return append(out, src[prev:]...)
 }
@@ -195,10 +206,12 @@ func planRewrite(original []byte, alts []Alternate, opts ...Option) ([]edit, err
 	}
 	byGUID, byURL := indexAlternates(alts)
 
-	entities := maps.Clone(xml.HTMLEntity)
+	// The entities feed.Parse (gofeed) decodes: XML's and HTML's. Those a
+	// DOCTYPE declares stay literal text there, so GUIDs that use them
+	// match only if they stay literal here too.
 	dec := xml.NewDecoder(bytes.NewReader(src.work))
 	dec.Strict = false
-	dec.Entity = entities
+	dec.Entity = xml.HTMLEntity
 	// src.work is UTF-8 already, whatever the declaration says.
 	dec.CharsetReader = func(_ string, r io.Reader) (io.Reader, error) { return r, nil }
 
@@ -209,8 +222,15 @@ func planRewrite(original []byte, alts []Alternate, opts ...Option) ([]edit, err
 		prefix string
 		item   *itemState
 		edits  []edit
+		// defuse rewrites references to the entities of a hostile DOCTYPE
+		// (rewrite_dtd.go); nil when there is none.
+		defuse *dtdDefuser
+		// other is true for a root element other than <rss> in a feed
+		// being defused: nothing but the references is rewritten.
+		other bool
 	)
 	for {
+		start := int(dec.InputOffset()) // where the token begins, in src.work
 		tok, err := dec.Token()
 		if err == io.EOF {
 			break
@@ -221,14 +241,27 @@ func planRewrite(original []byte, alts []Alternate, opts ...Option) ([]edit, err
 		end := int(dec.InputOffset()) // just past the token, in src.work
 		switch t := tok.(type) {
 		case xml.Directive:
-			addDTDEntities(entities, t)
+			if e, d, ok := defuseDTD(src, start, src.work[start:end]); ok && !seen && defuse == nil {
+				edits = append(edits, e)
+				defuse = d
+			}
 
 		case xml.StartElement:
+			if defuse != nil {
+				edits = append(edits, defuse.edits(src, start, src.work[start:end])...)
+			}
+			if other {
+				continue
+			}
 			f := frame{name: t.Name, ns: nsDecls(t.Attr)}
 			depth := len(stack)
 			if depth == 0 && !seen {
 				if t.Name.Local != "rss" {
-					return nil, nil // Atom, RSS 1.0 …: left as it is
+					if defuse == nil {
+						return nil, nil // Atom, RSS 1.0 …: left as it is
+					}
+					seen, other = true, true
+					continue
 				}
 				seen, root = true, t.Name
 				var declared bool
@@ -268,11 +301,17 @@ func planRewrite(original []byte, alts []Alternate, opts ...Option) ([]edit, err
 			}
 
 		case xml.CharData:
+			if defuse != nil && !bytes.HasPrefix(src.work[start:end], []byte("<![CDATA[")) {
+				edits = append(edits, defuse.edits(src, start, src.work[start:end])...)
+			}
 			if item != nil && item.inGUID {
 				item.guid = append(item.guid, t...)
 			}
 
 		case xml.EndElement:
+			if other {
+				continue
+			}
 			if len(stack) == 0 {
 				// encoding/xml reports unbalanced end tags itself; be safe.
 				return nil, errors.New("unexpected end element")
@@ -299,6 +338,9 @@ func planRewrite(original []byte, alts []Alternate, opts ...Option) ([]edit, err
 	if !seen {
 		return nil, errNoRoot
 	}
+	// Reference rewrites come in token order, but an alternate block may
+	// go before the whitespace that precedes </item>.
+	slices.SortStableFunc(edits, func(a, b edit) int { return a.off - b.off })
 	return edits, nil
 }
 
@@ -394,27 +436,6 @@ func resolve(stack []frame, prefix string) string {
 		}
 	}
 	return ""
-}
-
-// entityDecl matches an internal general entity declaration in a DOCTYPE.
-// External entities (SYSTEM, PUBLIC) are not matched and so never fetched;
-// the non-strict decoder keeps references to them as literal text.
-var entityDecl = regexp.MustCompile(`<!ENTITY\s+([^\s%"'>]+)\s+(?:"([^"]*)"|'([^']*)')`)
-
-// addDTDEntities registers the internal entities a DOCTYPE declares, with
-// their replacement text taken literally, so that GUIDs using them read as
-// the publisher meant.
-func addDTDEntities(entities map[string]string, d xml.Directive) {
-	if !bytes.HasPrefix(d, []byte("DOCTYPE")) {
-		return
-	}
-	for _, m := range entityDecl.FindAllSubmatch(d, -1) {
-		name := string(m[1])
-		if _, ok := entities[name]; ok {
-			continue
-		}
-		entities[name] = string(m[2]) + string(m[3])
-	}
 }
 
 // renderAlternate builds the insertion for the item whose end tag starts at

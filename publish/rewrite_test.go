@@ -21,7 +21,11 @@ var (
 		GUID: "ep-2", EnclosureURL: "https://cdn.example/ep2.mp3", Type: "audio/mpeg", Length: 2,
 		TorrentURL: "https://podseed.example/t/bb.torrent", Magnet: "magnet:?xt=urn:btih:bb", InfoHash: "bb", SRI: "sha256-BBB=",
 	}
-	alt3 = Alternate{ // an episode without GUID
+	// alt2LiteralEntity is alt2 as podseed stores it from an item whose
+	// <guid> is "&ep;-2" with ep declared in the DOCTYPE: feed.Parse
+	// keeps such references literal.
+	alt2LiteralEntity = func() Alternate { a := alt2; a.GUID = "&ep;-2"; return a }()
+	alt3              = Alternate{ // an episode without GUID
 		EnclosureURL: "https://cdn.example/ep3.mp3", Type: "audio/mpeg", Length: 3,
 		TorrentURL: "https://podseed.example/t/cc.torrent", Magnet: "magnet:?xt=urn:btih:cc", InfoHash: "cc", SRI: "sha256-CCC=",
 	}
@@ -60,15 +64,19 @@ func TestRewriteFeed(t *testing.T) {
 			want: `<rss ` + ns + `><channel><item><guid>ep-1</guid><enclosure url="https://cdn.example/ep1.mp3" type="audio/mpeg" length="1"/>` + oneLine("podcast", "", alt1) + `</item></channel></rss>`,
 		},
 		{
+			// The DOCTYPE declares entities: its internal subset goes and
+			// references to them become literal text (rewrite_dtd.go), which
+			// is how podseed read the GUID "&ep;-2".
 			name: "CDATA, comments, DOCTYPE entities",
+			alts: []Alternate{alt1, alt2LiteralEntity},
 			in: "<?xml version=\"1.0\"?>\n<!DOCTYPE rss [\n  <!ENTITY ep \"ep\">\n  <!ENTITY ext SYSTEM \"https://evil.example/x.dtd\">\n]>\n" +
 				"<rss version=\"2.0\"><channel>\n<!-- </item> <item><guid>ep-1</guid></item> -->\n" +
 				"<item><title>&ext; &nbsp;</title><guid><![CDATA[ ep-1 ]]></guid><!-- </item> --></item>\n" +
 				"<item><guid isPermaLink=\"false\">&ep;-2</guid></item>\n</channel></rss>",
-			want: "<?xml version=\"1.0\"?>\n<!DOCTYPE rss [\n  <!ENTITY ep \"ep\">\n  <!ENTITY ext SYSTEM \"https://evil.example/x.dtd\">\n]>\n" +
+			want: "<?xml version=\"1.0\"?>\n<!DOCTYPE rss>\n" +
 				"<rss version=\"2.0\" " + ns + "><channel>\n<!-- </item> <item><guid>ep-1</guid></item> -->\n" +
-				"<item><title>&ext; &nbsp;</title><guid><![CDATA[ ep-1 ]]></guid><!-- </item> -->" + oneLine("podcast", "", alt1) + "</item>\n" +
-				"<item><guid isPermaLink=\"false\">&ep;-2</guid>" + oneLine("podcast", "", alt2) + "</item>\n</channel></rss>",
+				"<item><title>&amp;ext; &nbsp;</title><guid><![CDATA[ ep-1 ]]></guid><!-- </item> -->" + oneLine("podcast", "", alt1) + "</item>\n" +
+				"<item><guid isPermaLink=\"false\">&amp;ep;-2</guid>" + oneLine("podcast", "", alt2) + "</item>\n</channel></rss>",
 		},
 		{
 			name: "ISO-8859-1",

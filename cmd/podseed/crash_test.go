@@ -57,7 +57,10 @@ const crashMaxKillDelay = 1500 * time.Millisecond
 // the data directory are consistent: a ready episode has a torrent whose
 // file is complete and correct; files/ holds only complete files; tmp/ only
 // partial downloads, which the next start removes; nothing is downloaded
-// twice in one run, and nothing ready is downloaded again. A last run
+// twice in one run, and nothing ready is downloaded again. After each
+// restart, once the process serves, the HTML pages (/, /feeds/{id},
+// /episodes/{id}) of every feed and episode the last kill left in the
+// store must render 200, whatever state the rows were left in. A last run
 // without kill must torrentify everything and publish it.
 func TestCrashRecovery(t *testing.T) {
 	if testing.Short() {
@@ -94,22 +97,36 @@ func TestCrashRecovery(t *testing.T) {
 	}
 	wasted := map[string]int{} // enclosure path → full downloads lost to a kill
 	var prev crashSnapshot
+	pagesRendered := 0 // pages that rendered after restarts, before the next kill
 	for i := range iterations {
 		before := origin.counts()
 		origin.drainSent()
 		p := startCrashProc(t, bin, dataDir, listen, origin.feedURLs())
 		serving := false
 		var delay time.Duration
+		// Once the restarted process serves, the pages of everything the
+		// last kill left in the store must render; fetched beside the kill
+		// schedule so as not to move it.
+		var pages crashPageCheck
+		var pagesDone sync.WaitGroup
+		checkPages := func() {
+			pagesDone.Add(1)
+			go func() { defer pagesDone.Done(); pages = fetchCrashPages(base, prev.pages) }()
+		}
 		if i%2 == 0 || len(prev.ready) == total {
 			// Anywhere: while opening, polling, downloading, hashing …
 			delay = time.Duration(rnd.Int64N(int64(crashMaxKillDelay) + 1))
 			deadline := p.started.Add(delay)
-			serving = p.waitServingUntil(base, deadline)
+			if serving = p.waitServingUntil(base, deadline); serving {
+				checkPages()
+			}
 			p.waitUntil(deadline)
 		} else {
 			// Just after an enclosure's last byte left the origin: while
 			// podseed syncs, renames, records and starts seeding it.
-			serving = p.waitServingUntil(base, time.Now().Add(30*time.Second))
+			if serving = p.waitServingUntil(base, time.Now().Add(30*time.Second)); serving {
+				checkPages()
+			}
 			select {
 			case <-origin.sent:
 			case <-time.After(30 * time.Second):
@@ -125,10 +142,14 @@ func TestCrashRecovery(t *testing.T) {
 			delay = time.Duration(rnd.Int64N(int64(maxDelay) + 1))
 			p.waitUntil(time.Now().Add(delay))
 		}
+		killedAt := time.Now()
 		p.kill(t)
+		pagesDone.Wait()
+		pages.check(t, i, killedAt)
+		pagesRendered += pages.rendered
 		snap := checkCrashInvariants(t, dataDir, origin)
-		t.Logf("iteration %d: killed %v after start (serving: %v): %d of %d episodes ready, %d partial downloads, %d orphan files",
-			i, time.Since(p.started).Round(time.Millisecond), serving, len(snap.ready), total, len(snap.parts), len(snap.orphans))
+		t.Logf("iteration %d: killed %v after start (serving: %v, %d of %d pages rendered before): %d of %d episodes ready, %d partial downloads, %d orphan files",
+			i, time.Since(p.started).Round(time.Millisecond), serving, pages.rendered, len(prev.pages), len(snap.ready), total, len(snap.parts), len(snap.orphans))
 		if serving {
 			// The run got as far as serving HTTP: Open had cleared tmp/.
 			for _, name := range prev.parts {
@@ -154,8 +175,22 @@ func TestCrashRecovery(t *testing.T) {
 	if !p.waitServingUntil(base, time.Now().Add(30*time.Second)) {
 		t.Fatalf("podseed did not serve within 30 s:\n%s", p.out.String())
 	}
+	// Every page of what the kills left renders, before and after the
+	// work is done.
+	final := fetchCrashPages(base, prev.pages)
+	final.check(t, iterations, time.Now())
+	if final.rendered != len(prev.pages) {
+		t.Errorf("final run: %d of %d pages rendered", final.rendered, len(prev.pages))
+	}
 	feedIDs := waitCrashAllReady(t, p, filepath.Join(dataDir, "podseed.db"), total)
 	published := checkCrashPublished(t, base, origin, feedIDs)
+	all := listCrashPages(t, filepath.Join(dataDir, "podseed.db"))
+	done := fetchCrashPages(base, all)
+	done.check(t, iterations, time.Now())
+	if done.rendered != len(all) {
+		t.Errorf("final run, all ready: %d of %d pages rendered", done.rendered, len(all))
+	}
+	t.Logf("%d pages rendered after restarts before their kill; %d after the last restart", pagesRendered, final.rendered+done.rendered)
 	// Orphans left by kills got recorded when downloaded again; any that
 	// were not, and the planted one, must not be served.
 	for _, ih := range append(prev.orphans, orphanIH) {
@@ -641,13 +676,14 @@ type crashSnapshot struct {
 	ready   map[string]string // enclosure URL path → infohash
 	parts   []string          // names in tmp/
 	orphans []string          // infohashes in files/ without a torrent row
+	pages   []string          // HTML pages of the feeds and episodes in the store: "/", "/feeds/1", "/episodes/1" …
 }
 
 // checkCrashInvariants checks, with podseed dead, what must hold whenever
 // it stops, however abruptly, and returns what it found.
 func checkCrashInvariants(t *testing.T, dataDir string, origin *crashOrigin) crashSnapshot {
 	t.Helper()
-	snap := crashSnapshot{ready: map[string]string{}}
+	snap := crashSnapshot{ready: map[string]string{}, pages: []string{"/"}}
 	ctx := context.Background()
 	dbPath := filepath.Join(dataDir, "podseed.db")
 	if _, err := os.Stat(dbPath); errors.Is(err, os.ErrNotExist) {
@@ -670,11 +706,13 @@ func checkCrashInvariants(t *testing.T, dataDir string, origin *crashOrigin) cra
 	}
 	recorded := map[string]bool{} // infohash → has a torrent row
 	for _, f := range feeds {
+		snap.pages = append(snap.pages, fmt.Sprintf("/feeds/%d", f.ID))
 		eps, err := s.ListEpisodesByFeed(ctx, f.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, e := range eps {
+			snap.pages = append(snap.pages, fmt.Sprintf("/episodes/%d", e.ID))
 			if e.State != store.EpisodeReady {
 				if e.InfoHash != "" {
 					t.Errorf("episode %s is %s with infohash %s", e.GUID, e.State, e.InfoHash)
@@ -965,6 +1003,88 @@ func checkCrashPublished(t *testing.T, base string, origin *crashOrigin, feedIDs
 		}
 	}
 	return published
+}
+
+// crashPageCheck is what fetchCrashPages saw.
+type crashPageCheck struct {
+	rendered int       // pages answered 200 with HTML
+	bad      []string  // pages answered otherwise, with the status
+	err      error     // the transport error that ended the check, if any
+	errAt    time.Time // when it happened
+}
+
+// fetchCrashPages GETs each page from base as a browser would (Accept:
+// text/html), until the first transport error: the process being killed
+// under it ends the check.
+func fetchCrashPages(base string, pages []string) crashPageCheck {
+	var c crashPageCheck
+	client := &http.Client{Timeout: 10 * time.Second}
+	for _, p := range pages {
+		req, err := http.NewRequest(http.MethodGet, base+p, nil)
+		if err != nil {
+			c.err, c.errAt = err, time.Now()
+			return c
+		}
+		req.Header.Set("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+		resp, err := client.Do(req)
+		if err != nil {
+			c.err, c.errAt = err, time.Now()
+			return c
+		}
+		_, err = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		ct := resp.Header.Get("Content-Type")
+		switch {
+		case err != nil:
+			c.err, c.errAt = err, time.Now()
+			return c
+		case resp.StatusCode != http.StatusOK || !strings.HasPrefix(ct, "text/html"):
+			c.bad = append(c.bad, fmt.Sprintf("%s: %d %s", p, resp.StatusCode, ct))
+		default:
+			c.rendered++
+		}
+	}
+	return c
+}
+
+// check fails the test for every page that did not render and for a
+// transport error before the process was killed at killedAt (a handler
+// that crashed the process, or hung).
+func (c crashPageCheck) check(t *testing.T, i int, killedAt time.Time) {
+	t.Helper()
+	for _, b := range c.bad {
+		t.Errorf("run %d: page %s, want 200 text/html", i, b)
+	}
+	if c.err != nil && c.errAt.Before(killedAt) {
+		t.Errorf("run %d: pages: %v before the kill", i, c.err)
+	}
+}
+
+// listCrashPages returns the HTML pages of every feed and episode in the
+// store at dbPath, which the running process has open too.
+func listCrashPages(t *testing.T, dbPath string) []string {
+	t.Helper()
+	s, err := store.Open(context.Background(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	pages := []string{"/"}
+	feeds, err := s.ListFeeds(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range feeds {
+		pages = append(pages, fmt.Sprintf("/feeds/%d", f.ID))
+		eps, err := s.ListEpisodesByFeed(context.Background(), f.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range eps {
+			pages = append(pages, fmt.Sprintf("/episodes/%d", e.ID))
+		}
+	}
+	return pages
 }
 
 func sumCounts(m map[string]int) int {

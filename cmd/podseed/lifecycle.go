@@ -27,7 +27,7 @@ import (
 // URL visited before in the same chain is refused at once rather than
 // followed until the bound).
 func checkEnclosureRedirect(req *http.Request, via []*http.Request) error {
-	if len(via) >= maxRedirects {
+	if len(via) > maxRedirects { // via holds the first request and one per redirect followed
 		return fmt.Errorf("stopped after %d redirects", maxRedirects)
 	}
 	if req.URL.Scheme != "http" && req.URL.Scheme != "https" {

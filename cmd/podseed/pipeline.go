@@ -86,6 +86,9 @@ func (a *App) pollFeed(ctx context.Context, f store.Feed) error {
 	}
 	var parsed *feed.Feed
 	if err == nil {
+		// A charset given only in Content-Type goes into the body, which is
+		// stored and republished: the bytes must say how to read them.
+		res.Body = feed.DeclareCharset(res.Body, res.ContentType)
 		parsed, err = feed.Parse(res.Body, res.FinalURL)
 	}
 	if err != nil {

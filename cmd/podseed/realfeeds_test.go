@@ -43,7 +43,9 @@ const (
 // handler. The republished feed must parse, give every item with an
 // enclosure exactly one more podcast:alternateEnclosure, stay well-formed
 // when the original is, and be the original byte for byte once the
-// insertions are taken out.
+// insertions are taken out. A second poll of the same bytes then diffs
+// them against the stored episodes: nothing new, no replacement, and the
+// same republished bytes.
 func TestRealFeeds(t *testing.T) {
 	var files []string
 	for _, pattern := range []string{"*/*.xml", "*/*.rss"} {
@@ -189,6 +191,8 @@ func checkRealFeed(t *testing.T, a *App, feedURL string, original []byte, dataPa
 		}
 	}
 
+	checkRealFeedRepoll(t, a, f.ID, feedURL, out)
+
 	if outParsed.FeedType != "rss" {
 		// Only RSS carries podcast:alternateEnclosure; anything else is
 		// republished as it came.
@@ -261,6 +265,58 @@ func checkRealFeed(t *testing.T, a *App, feedURL string, original []byte, dataPa
 		i := realFeedFirstDiff(stripped, original)
 		t.Errorf("republished feed minus insertions differs from the original at byte %d:\n got %q\nwant %q",
 			i, realFeedAround(stripped, i), realFeedAround(original, i))
+	}
+}
+
+// checkRealFeedRepoll polls the feed again, the origin serving the same
+// bytes (without validators, so in full), which diffs them against what
+// the first poll stored: no episode is added, none gets a replacement due,
+// every one keeps its state and torrent, and the republished feed is byte
+// for byte the one before (out). The poll goes to feedURL, on loopback,
+// even when the first poll followed an <itunes:new-feed-url> elsewhere.
+func checkRealFeedRepoll(t *testing.T, a *App, feedID int64, feedURL string, out []byte) {
+	t.Helper()
+	ctx := context.Background()
+	before, err := a.Store().ListEpisodesByFeed(ctx, feedID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := mustFindFeed(t, a.Store(), feedID)
+	f.URL = feedURL
+	if err := a.pollFeed(ctx, f); err != nil {
+		t.Fatalf("second poll of the same bytes: %v", err)
+	}
+	after, err := a.Store().ListEpisodesByFeed(ctx, feedID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != len(before) {
+		t.Errorf("second poll: %d episodes, want the %d of the first", len(after), len(before))
+	}
+	was := make(map[int64]store.Episode, len(before))
+	for _, e := range before {
+		was[e.ID] = e
+	}
+	for _, e := range after {
+		b, ok := was[e.ID]
+		switch {
+		case !ok:
+			t.Errorf("second poll added episode %d (guid %q)", e.ID, e.GUID)
+		case e.ReplaceReason != "":
+			t.Errorf("second poll: episode %d (guid %q) has a replacement due: %s", e.ID, e.GUID, e.ReplaceReason)
+		case e.GUID != b.GUID || e.State != b.State || e.InfoHash != b.InfoHash || e.EnclosureURL != b.EnclosureURL:
+			t.Errorf("second poll changed episode %d: guid %q → %q, state %s → %s, infohash %s → %s, enclosure %q → %q",
+				e.ID, b.GUID, e.GUID, b.State, e.State, b.InfoHash, e.InfoHash, b.EnclosureURL, e.EnclosureURL)
+		}
+	}
+	code, again := realFeedGET(a, a.URLs().Feed(feedID))
+	if code != http.StatusOK {
+		t.Fatalf("GET republished feed after the second poll: status %d", code)
+	}
+	if !bytes.Equal(again, out) {
+		i := realFeedFirstDiff(again, out)
+		t.Errorf("republished feed changed after polling the same bytes again, at byte %d:\n got %q\nwant %q",
+			i, realFeedAround(again, i), realFeedAround(out, i))
 	}
 }
 

@@ -90,10 +90,12 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 		hosts: newHostLimiter(perHostConcurrency), probeSpacing: probeHostSpacing,
 		feeds: newFeedCache(feedCacheMaxBytes), dueEvery: dueCheckEvery,
 	}
+	// `return nil, err` sets a to nil before deferred calls run: close
+	// what was opened through its own variable.
+	opened := a
 	defer func() {
 		if err != nil {
-			a.Close()
-			a = nil
+			_ = opened.Close() // err already says why Open failed
 		}
 	}()
 	// Partial downloads of an earlier run are never complete: start afresh.

@@ -82,8 +82,11 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = 15 * time.Minute
 	}
+	if cfg.PollWorkers <= 0 {
+		cfg.PollWorkers = defaultPollWorkers(numCPU())
+	}
 	if cfg.IngestWorkers <= 0 {
-		cfg.IngestWorkers = 2
+		cfg.IngestWorkers = defaultIngestWorkers(numCPU())
 	}
 	a = &App{
 		cfg: cfg, log: cfg.Logger.With("component", "app"), wake: make(chan struct{}, 1),
@@ -392,7 +395,7 @@ func (cmd serveCmd) config(c cli, logger *slog.Logger) (Config, error) {
 		DataDir: c.DataDir, Listen: cmd.Listen, BaseURL: cmd.BaseURL, BTPort: cmd.BTPort,
 		PollInterval: cmd.PollInterval, Announce: cmd.Announce, DHT: cmd.DHT, UDPTracker: cmd.UDPTracker,
 		AllowPrivateAddresses: cmd.AllowPrivate, Logger: logger,
-		IngestWorkers: cmd.IngestWorkers, MaxEnclosureBytes: cmd.MaxEnclosureBytes,
+		PollWorkers: cmd.PollWorkers, IngestWorkers: cmd.IngestWorkers, MaxEnclosureBytes: cmd.MaxEnclosureBytes,
 		AdminToken: cmd.AdminToken, OpenTracker: cmd.OpenTracker,
 		UploadRateLimit: cmd.UploadLimit, TorrentUploadRateLimit: cmd.TorrentUpLimit,
 		ConnsPerTorrent: cmd.ConnsPerTorrent, HalfOpenPerTorrent: cmd.HalfOpenTorrent, HalfOpen: cmd.HalfOpen,
@@ -411,7 +414,7 @@ func (cmd serveCmd) config(c cli, logger *slog.Logger) (Config, error) {
 	}{
 		{"--upload-limit", cmd.UploadLimit}, {"--torrent-upload-limit", cmd.TorrentUpLimit},
 		{"--conns-per-torrent", int64(cmd.ConnsPerTorrent)}, {"--half-open-per-torrent", int64(cmd.HalfOpenTorrent)},
-		{"--half-open", int64(cmd.HalfOpen)}, {"--keep-episodes", int64(cmd.KeepEpisodes)}, {"--disk-budget", cmd.DiskBudget},
+		{"--half-open", int64(cmd.HalfOpen)}, {"--poll-workers", int64(cmd.PollWorkers)}, {"--ingest-workers", int64(cmd.IngestWorkers)}, {"--keep-episodes", int64(cmd.KeepEpisodes)}, {"--disk-budget", cmd.DiskBudget},
 	} {
 		if l.v < 0 {
 			return Config{}, fmt.Errorf("%s %d: must not be negative", l.flag, l.v)

@@ -35,7 +35,11 @@ type Config struct {
 	Announce []string
 	// DHT enables the BitTorrent DHT (BEP 5).
 	DHT bool
-	// IngestWorkers bounds concurrent enclosure downloads.
+	// PollWorkers bounds concurrent feed fetches (perHostConcurrency per
+	// host on top); 0 means defaultPollWorkers(runtime.NumCPU()).
+	PollWorkers int
+	// IngestWorkers bounds concurrent enclosure downloads; 0 means
+	// defaultIngestWorkers(runtime.NumCPU()).
 	IngestWorkers int
 	// MaxEnclosureBytes caps one enclosure's size in bytes.
 	MaxEnclosureBytes int64

@@ -62,6 +62,12 @@ type App struct {
 	// evicted holds the hex infohashes whose data retention deleted; they
 	// stay published (retention.go).
 	evicted sync.Map
+	// onDemand holds the evicted infohashes seeded without a local copy
+	// (ondemand.go); they are not in seeding.
+	onDemand sync.Map
+	// pieceCache holds the verified pieces of torrents seeded on demand;
+	// nil unless Config.OnDemandSeeding.
+	pieceCache *seed.PieceCache
 	// wake asks the ingest loop to look for pending episodes now.
 	wake chan struct{}
 	// probeSpacing is the least time between two enclosure probes of one
@@ -170,6 +176,15 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.OnDemandSeeding {
+		budget := cfg.PieceCacheBytes
+		if budget <= 0 {
+			budget = defaultPieceCacheBytes
+		}
+		if a.pieceCache, err = seed.NewPieceCache(budget); err != nil {
+			return nil, err
+		}
+	}
 	// Feeds are small: a whole fetch must finish within a minute.
 	a.fetcher = &feed.Fetcher{Client: newHTTPClient(cfg.guard(), time.Minute), UserAgent: cfg.userAgent()}
 	a.ingestHTTP = newHTTPClient(cfg.guard(), 0)
@@ -261,8 +276,11 @@ func (a *App) resumeSeeding(ctx context.Context) error {
 			a.retireTorrent(t) // finishes a retirement a crash interrupted
 			continue
 		}
-		if evicted[t.InfoHash] {
-			continue // retention deleted its data
+		if evicted[t.InfoHash] { // retention deleted its data
+			if err := a.startOnDemand(ctx, t); err != nil && !errors.Is(err, errNotOnDemand) {
+				a.log.Error("resume seeding on demand", "infohash", t.InfoHash, "err", err)
+			}
+			continue
 		}
 		if err := a.startSeeding(ctx, t.Metainfo, t.DataPath, false, t.PublisherURL != ""); err != nil {
 			a.log.Error("resume seeding", "infohash", t.InfoHash, "data_path", t.DataPath, "err", err)
@@ -281,6 +299,10 @@ func (a *App) startSeeding(ctx context.Context, mi []byte, dataPath string, veri
 	mi, err := seed.WithAnnounceList(mi, a.withoutOwnWS(a.announceFor(mi, publisher)))
 	if err != nil {
 		return err
+	}
+	if ih, err := metainfoInfoHash(mi); err == nil {
+		// Its bytes are local again (re-ingested): seed them, not the origin's.
+		a.stopOnDemand(ih, "seeded from a local copy again")
 	}
 	ih, err := a.client.AddTorrent(ctx, mi, dataPath, verified)
 	if err != nil {
@@ -400,6 +422,7 @@ func (cmd serveCmd) config(c cli, logger *slog.Logger) (Config, error) {
 		UploadRateLimit: cmd.UploadLimit, TorrentUploadRateLimit: cmd.TorrentUpLimit,
 		ConnsPerTorrent: cmd.ConnsPerTorrent, HalfOpenPerTorrent: cmd.HalfOpenTorrent, HalfOpen: cmd.HalfOpen,
 		KeepEpisodes: cmd.KeepEpisodes, DiskBudget: cmd.DiskBudget, EvictWithoutWebSeed: cmd.EvictNoWebSeed,
+		OnDemandSeeding: cmd.OnDemandSeeding, PieceCacheBytes: cmd.PieceCacheBytes,
 	}
 	for _, n := range cmd.AllowNets {
 		p, err := netip.ParsePrefix(strings.TrimSpace(n))
@@ -415,6 +438,7 @@ func (cmd serveCmd) config(c cli, logger *slog.Logger) (Config, error) {
 		{"--upload-limit", cmd.UploadLimit}, {"--torrent-upload-limit", cmd.TorrentUpLimit},
 		{"--conns-per-torrent", int64(cmd.ConnsPerTorrent)}, {"--half-open-per-torrent", int64(cmd.HalfOpenTorrent)},
 		{"--half-open", int64(cmd.HalfOpen)}, {"--poll-workers", int64(cmd.PollWorkers)}, {"--ingest-workers", int64(cmd.IngestWorkers)}, {"--keep-episodes", int64(cmd.KeepEpisodes)}, {"--disk-budget", cmd.DiskBudget},
+		{"--piece-cache-bytes", cmd.PieceCacheBytes},
 	} {
 		if l.v < 0 {
 			return Config{}, fmt.Errorf("%s %d: must not be negative", l.flag, l.v)

@@ -56,6 +56,8 @@ type serveCmd struct {
 	KeepEpisodes      int           `name:"keep-episodes" env:"PODSEED_KEEP_EPISODES" default:"0" help:"Keep the data of the newest N episodes per feed; older ones are evicted (their torrents stay published). 0 keeps all."`
 	DiskBudget        int64         `name:"disk-budget" env:"PODSEED_DISK_BUDGET" default:"0" help:"Most bytes of episode data kept in files/; the oldest episodes are evicted beyond it. 0 is no budget."`
 	EvictNoWebSeed    bool          `name:"evict-without-web-seed" env:"PODSEED_EVICT_WITHOUT_WEB_SEED" help:"Let retention evict episodes whose web seed is withheld (unstable origin), leaving them with no guaranteed source."`
+	OnDemandSeeding   bool          `name:"on-demand-seeding" env:"PODSEED_ON_DEMAND_SEEDING" help:"Keep seeding episodes retention evicts whose origin is stable, fetching the pieces peers ask for from the origin (verified) into a bounded cache instead of keeping a copy."`
+	PieceCacheBytes   int64         `name:"piece-cache-bytes" env:"PODSEED_PIECE_CACHE_BYTES" default:"67108864" help:"Memory for verified pieces of episodes seeded on demand, in bytes."`
 }
 
 type addCmd struct {

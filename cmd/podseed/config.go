@@ -79,6 +79,14 @@ type Config struct {
 	// EvictWithoutWebSeed lets retention evict torrents whose web seed is
 	// withheld (unstable origin), which then may have no source at all.
 	EvictWithoutWebSeed bool
+	// OnDemandSeeding makes retention keep seeding the episodes it evicts
+	// whose origin is stable (web seed published, enclosure alive),
+	// fetching the pieces peers ask for from the origin into a bounded
+	// cache instead of keeping a copy (ondemand.go).
+	OnDemandSeeding bool
+	// PieceCacheBytes is that cache's budget in bytes; 0 means
+	// defaultPieceCacheBytes (64 MiB).
+	PieceCacheBytes int64
 	// Logger receives every component's logs.
 	Logger *slog.Logger
 }

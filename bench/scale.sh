@@ -11,7 +11,9 @@
 # TORRENT_STORAGE_DEFAULT_FILE_IO=classic (README).
 #
 # Environment: SCALE_EPISODES (quick 1000, full 10000), SCALE_BIG_ITEMS
-# (items in feed 1; quick 1000, full 3000), SCALE_MEDIA_SIZE (bytes, 16 KiB).
+# (items in feed 1; quick 1000, full 3000), SCALE_MEDIA_SIZE (bytes, 16 KiB),
+# SCALE_INGEST_WORKERS (--ingest-workers; 2, the default on 2 cores, so runs
+# on different machines compare).
 source "$(dirname "$0")/lib.sh"
 
 if [[ $BENCH_MODE == full ]]; then
@@ -22,6 +24,7 @@ else
 	big=${SCALE_BIG_ITEMS:-1000}
 fi
 media=${SCALE_MEDIA_SIZE:-16384}
+workers=${SCALE_INGEST_WORKERS:-2}
 need_pkgs aria2 curl jq
 [[ ${BENCH_BUILT:-} == 1 ]] || build
 small=1000
@@ -46,7 +49,7 @@ base=http://127.0.0.1:$http
 start_podseed() { # env assignments may precede
 	bg "$work/podseed-$1.log" env "${@:2}" "$BENCH_BIN/podseed" --log-level info --data-dir "$data" serve \
 		--listen "127.0.0.1:$http" --bt-port "$bt" --no-dht --udp-tracker off --allow-private-addresses \
-		--poll-interval 24h "${feeds[@]}"
+		--poll-interval 24h --ingest-workers "$workers" "${feeds[@]}"
 	PS_PID=$BG_PID
 }
 metric() { curl -sf "$base/metrics" | awk -v m="$1" 'index($0, m" ")==1 || index($0, m"{")==1 {s+=$NF} END{printf "%d", s}'; }
@@ -143,7 +146,7 @@ t_stop3=$STOP_S
 
 emit "" "### Scale: $total seeded episodes of $(human "$media") in one process ($nfeeds feed(s))" ""
 emit "| phase | time s | resident MiB | goroutines | threads | open files | CPU s so far |" "|---|---|---|---|---|---|---|"
-emit "| first start: poll + ingest all (2 ingest workers) | $t_ingest | $rss1 | $gor1 | $thr1 | $fds1 | $cpu1 |"
+emit "| first start: poll + ingest all ($workers ingest workers) | $t_ingest | $rss1 | $gor1 | $thr1 | $fds1 | $cpu1 |"
 emit "| restart, default (mmap) storage: HTTP up / first leecher done | $h2 / $l2 | $rss2 | $gor2 | $thr2 | $fds2 | $cpu2 |"
 emit "| restart, TORRENT_STORAGE_DEFAULT_FILE_IO=classic: HTTP up / first leecher done | $h3 / $l3 | $rss3 | $gor3 | $thr3 | $fds3 | $cpu3 |"
 emit "" "Ingest rate: $(calc "$total/$t_ingest" 1) episodes/s. One aria2c leecher fetching one episode from the running podseed, before any restart: $l1 s (its own start, announce and connect: the floor of the \"first leecher done\" figures). Bytes read during restart until the first leecher was done (rchar): $rb2 MiB (mmap), $rb3 MiB (classic), of $(calc "$data_bytes/1048576" 0) MiB seeded — a full re-hash would read all of it. Shutdown (SIGTERM to exit): $t_stop1 s, $t_stop2 s, $t_stop3 s."

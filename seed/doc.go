@@ -5,7 +5,10 @@
 //   - ingesting an enclosure: downloading it once while hashing its pieces,
 //     then building the metainfo with the enclosure URL as web seed (BEP 19);
 //   - the BitTorrent [Client], a wrapper around one anacrolix/torrent client
-//     that seeds every complete file in place (no copy) and never downloads;
+//     that seeds every complete file in place (no copy) and never downloads,
+//     or, for a torrent added with [Client.AddTorrentOnDemand], seeds with no
+//     local copy, fetching each piece a peer asks for from the origin by a
+//     Range request, verified, into a bounded [PieceCache];
 //   - the built-in HTTP [Tracker] (BEP 3 announce, BEP 23 compact peers,
 //     BEP 7 IPv6 peers, BEP 48 scrape);
 //   - swarm statistics: [Client.Stats] for what podseed's own client sees,

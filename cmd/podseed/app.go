@@ -62,6 +62,12 @@ type App struct {
 	// evicted holds the hex infohashes whose data retention deleted; they
 	// stay published (retention.go).
 	evicted sync.Map
+	// onDemand holds the evicted infohashes seeded without a local copy
+	// (ondemand.go); they are not in seeding.
+	onDemand sync.Map
+	// pieceCache holds the verified pieces of torrents seeded on demand;
+	// nil unless Config.OnDemandSeeding.
+	pieceCache *seed.PieceCache
 	// wake asks the ingest loop to look for pending episodes now.
 	wake chan struct{}
 	// probeSpacing is the least time between two enclosure probes of one
@@ -82,18 +88,23 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = 15 * time.Minute
 	}
+	if cfg.PollWorkers <= 0 {
+		cfg.PollWorkers = defaultPollWorkers(numCPU())
+	}
 	if cfg.IngestWorkers <= 0 {
-		cfg.IngestWorkers = 2
+		cfg.IngestWorkers = defaultIngestWorkers(numCPU())
 	}
 	a = &App{
 		cfg: cfg, log: cfg.Logger.With("component", "app"), wake: make(chan struct{}, 1),
 		hosts: newHostLimiter(perHostConcurrency), probeSpacing: probeHostSpacing,
 		feeds: newFeedCache(feedCacheMaxBytes), dueEvery: dueCheckEvery,
 	}
+	// `return nil, err` sets a to nil before deferred calls run: close
+	// what was opened through its own variable.
+	opened := a
 	defer func() {
 		if err != nil {
-			a.Close()
-			a = nil
+			_ = opened.Close() // err already says why Open failed
 		}
 	}()
 	// Partial downloads of an earlier run are never complete: start afresh.
@@ -164,6 +175,15 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	if cfg.OnDemandSeeding {
+		budget := cfg.PieceCacheBytes
+		if budget <= 0 {
+			budget = defaultPieceCacheBytes
+		}
+		if a.pieceCache, err = seed.NewPieceCache(budget); err != nil {
+			return nil, err
+		}
 	}
 	// Feeds are small: a whole fetch must finish within a minute.
 	a.fetcher = &feed.Fetcher{Client: newHTTPClient(cfg.guard(), time.Minute), UserAgent: cfg.userAgent()}
@@ -256,8 +276,11 @@ func (a *App) resumeSeeding(ctx context.Context) error {
 			a.retireTorrent(t) // finishes a retirement a crash interrupted
 			continue
 		}
-		if evicted[t.InfoHash] {
-			continue // retention deleted its data
+		if evicted[t.InfoHash] { // retention deleted its data
+			if err := a.startOnDemand(ctx, t); err != nil && !errors.Is(err, errNotOnDemand) {
+				a.log.Error("resume seeding on demand", "infohash", t.InfoHash, "err", err)
+			}
+			continue
 		}
 		if err := a.startSeeding(ctx, t.Metainfo, t.DataPath, false, t.PublisherURL != ""); err != nil {
 			a.log.Error("resume seeding", "infohash", t.InfoHash, "data_path", t.DataPath, "err", err)
@@ -276,6 +299,10 @@ func (a *App) startSeeding(ctx context.Context, mi []byte, dataPath string, veri
 	mi, err := seed.WithAnnounceList(mi, a.withoutOwnWS(a.announceFor(mi, publisher)))
 	if err != nil {
 		return err
+	}
+	if ih, err := metainfoInfoHash(mi); err == nil {
+		// Its bytes are local again (re-ingested): seed them, not the origin's.
+		a.stopOnDemand(ih, "seeded from a local copy again")
 	}
 	ih, err := a.client.AddTorrent(ctx, mi, dataPath, verified)
 	if err != nil {
@@ -390,11 +417,12 @@ func (cmd serveCmd) config(c cli, logger *slog.Logger) (Config, error) {
 		DataDir: c.DataDir, Listen: cmd.Listen, BaseURL: cmd.BaseURL, BTPort: cmd.BTPort,
 		PollInterval: cmd.PollInterval, Announce: cmd.Announce, DHT: cmd.DHT, UDPTracker: cmd.UDPTracker,
 		AllowPrivateAddresses: cmd.AllowPrivate, Logger: logger,
-		IngestWorkers: cmd.IngestWorkers, MaxEnclosureBytes: cmd.MaxEnclosureBytes,
+		PollWorkers: cmd.PollWorkers, IngestWorkers: cmd.IngestWorkers, MaxEnclosureBytes: cmd.MaxEnclosureBytes,
 		AdminToken: cmd.AdminToken, OpenTracker: cmd.OpenTracker,
 		UploadRateLimit: cmd.UploadLimit, TorrentUploadRateLimit: cmd.TorrentUpLimit,
 		ConnsPerTorrent: cmd.ConnsPerTorrent, HalfOpenPerTorrent: cmd.HalfOpenTorrent, HalfOpen: cmd.HalfOpen,
 		KeepEpisodes: cmd.KeepEpisodes, DiskBudget: cmd.DiskBudget, EvictWithoutWebSeed: cmd.EvictNoWebSeed,
+		OnDemandSeeding: cmd.OnDemandSeeding, PieceCacheBytes: cmd.PieceCacheBytes,
 	}
 	for _, n := range cmd.AllowNets {
 		p, err := netip.ParsePrefix(strings.TrimSpace(n))
@@ -409,7 +437,8 @@ func (cmd serveCmd) config(c cli, logger *slog.Logger) (Config, error) {
 	}{
 		{"--upload-limit", cmd.UploadLimit}, {"--torrent-upload-limit", cmd.TorrentUpLimit},
 		{"--conns-per-torrent", int64(cmd.ConnsPerTorrent)}, {"--half-open-per-torrent", int64(cmd.HalfOpenTorrent)},
-		{"--half-open", int64(cmd.HalfOpen)}, {"--keep-episodes", int64(cmd.KeepEpisodes)}, {"--disk-budget", cmd.DiskBudget},
+		{"--half-open", int64(cmd.HalfOpen)}, {"--poll-workers", int64(cmd.PollWorkers)}, {"--ingest-workers", int64(cmd.IngestWorkers)}, {"--keep-episodes", int64(cmd.KeepEpisodes)}, {"--disk-budget", cmd.DiskBudget},
+		{"--piece-cache-bytes", cmd.PieceCacheBytes},
 	} {
 		if l.v < 0 {
 			return Config{}, fmt.Errorf("%s %d: must not be negative", l.flag, l.v)

@@ -42,7 +42,8 @@ type serveCmd struct {
 	Announce          []string      `name:"announce" env:"PODSEED_ANNOUNCE" sep:"," help:"Extra tracker announce URLs, comma-separated."`
 	DHT               bool          `name:"dht" env:"PODSEED_DHT" default:"true" negatable:"" help:"Enable the BitTorrent DHT."`
 	AllowPrivate      bool          `name:"allow-private-addresses" env:"PODSEED_ALLOW_PRIVATE_ADDRESSES" help:"Let feed and enclosure URLs reach loopback, private and link-local addresses (refused by default: SSRF guard)."`
-	IngestWorkers     int           `name:"ingest-workers" env:"PODSEED_INGEST_WORKERS" default:"2" help:"Enclosures downloaded at once."`
+	PollWorkers       int           `name:"poll-workers" env:"PODSEED_POLL_WORKERS" default:"0" help:"Feeds fetched at once (at most 2 per host); 0 sizes it from the cores: 2 per core, 4 to 32 (${poll_workers} here)."`
+	IngestWorkers     int           `name:"ingest-workers" env:"PODSEED_INGEST_WORKERS" default:"0" help:"Enclosures downloaded at once; 0 sizes it from the cores: 1 per core, 2 to 8 (${ingest_workers} here)."`
 	MaxEnclosureBytes int64         `name:"max-enclosure-bytes" env:"PODSEED_MAX_ENCLOSURE_BYTES" default:"4294967296" help:"Largest enclosure podseed downloads, in bytes."`
 	AllowNets         []string      `name:"allow-net" env:"PODSEED_ALLOW_NET" sep:"," help:"Address ranges (CIDR, comma-separated) allowed despite the SSRF guard, e.g. 192.168.1.0/24."`
 	AdminToken        string        `name:"admin-token" env:"PODSEED_ADMIN_TOKEN" help:"Secret that enables adding and removing feeds from the dashboard (login form or Authorization: Bearer); unset disables them. Prefer the environment variable: flags show in ps."`
@@ -55,6 +56,8 @@ type serveCmd struct {
 	KeepEpisodes      int           `name:"keep-episodes" env:"PODSEED_KEEP_EPISODES" default:"0" help:"Keep the data of the newest N episodes per feed; older ones are evicted (their torrents stay published). 0 keeps all."`
 	DiskBudget        int64         `name:"disk-budget" env:"PODSEED_DISK_BUDGET" default:"0" help:"Most bytes of episode data kept in files/; the oldest episodes are evicted beyond it. 0 is no budget."`
 	EvictNoWebSeed    bool          `name:"evict-without-web-seed" env:"PODSEED_EVICT_WITHOUT_WEB_SEED" help:"Let retention evict episodes whose web seed is withheld (unstable origin), leaving them with no guaranteed source."`
+	OnDemandSeeding   bool          `name:"on-demand-seeding" env:"PODSEED_ON_DEMAND_SEEDING" help:"Keep seeding episodes retention evicts whose origin is stable, fetching the pieces peers ask for from the origin (verified) into a bounded cache instead of keeping a copy."`
+	PieceCacheBytes   int64         `name:"piece-cache-bytes" env:"PODSEED_PIECE_CACHE_BYTES" default:"67108864" help:"Memory for verified pieces of episodes seeded on demand, in bytes."`
 }
 
 type addCmd struct {
@@ -85,9 +88,7 @@ func (e errExit) Error() string { return "exit " + strconv.Itoa(e.code) }
 // run parses args and runs one subcommand, writing to stdout and stderr.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	var c cli
-	parser, err := kong.New(&c,
-		kong.Name("podseed"),
-		kong.Description("Turn podcast feeds into BitTorrent-backed ones."),
+	parser, err := newParser(&c,
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(code int) { panic(errExit{code}) }),
 	)
@@ -141,6 +142,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		return nil
 	}
 	return fmt.Errorf("unknown command %q", kctx.Command())
+}
+
+// newParser builds the command line parser filling c, with the variables
+// its help texts use (the core-sized defaults of concurrency.go).
+func newParser(c *cli, opts ...kong.Option) (*kong.Kong, error) {
+	return kong.New(c, append([]kong.Option{
+		kong.Name("podseed"),
+		kong.Description("Turn podcast feeds into BitTorrent-backed ones."),
+		kong.Vars{
+			"poll_workers":   strconv.Itoa(defaultPollWorkers(numCPU())),
+			"ingest_workers": strconv.Itoa(defaultIngestWorkers(numCPU())),
+		},
+	}, opts...)...)
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {

@@ -35,7 +35,11 @@ type Config struct {
 	Announce []string
 	// DHT enables the BitTorrent DHT (BEP 5).
 	DHT bool
-	// IngestWorkers bounds concurrent enclosure downloads.
+	// PollWorkers bounds concurrent feed fetches (perHostConcurrency per
+	// host on top); 0 means defaultPollWorkers(runtime.NumCPU()).
+	PollWorkers int
+	// IngestWorkers bounds concurrent enclosure downloads; 0 means
+	// defaultIngestWorkers(runtime.NumCPU()).
 	IngestWorkers int
 	// MaxEnclosureBytes caps one enclosure's size in bytes.
 	MaxEnclosureBytes int64
@@ -75,6 +79,14 @@ type Config struct {
 	// EvictWithoutWebSeed lets retention evict torrents whose web seed is
 	// withheld (unstable origin), which then may have no source at all.
 	EvictWithoutWebSeed bool
+	// OnDemandSeeding makes retention keep seeding the episodes it evicts
+	// whose origin is stable (web seed published, enclosure alive),
+	// fetching the pieces peers ask for from the origin into a bounded
+	// cache instead of keeping a copy (ondemand.go).
+	OnDemandSeeding bool
+	// PieceCacheBytes is that cache's budget in bytes; 0 means
+	// defaultPieceCacheBytes (64 MiB).
+	PieceCacheBytes int64
 	// Logger receives every component's logs.
 	Logger *slog.Logger
 }

@@ -537,11 +537,12 @@ type crashProc struct {
 }
 
 // startCrashProc starts `podseed serve` on dataDir, HTTP on listen,
-// BitTorrent on a free port, DHT and UDP tracker off, debug logs.
+// BitTorrent on a free port, DHT and UDP tracker off, two ingest workers
+// (TestCrashRecovery counts the downloads a kill interrupts), debug logs.
 func startCrashProc(t *testing.T, bin, dataDir, listen string, feedURLs []string) *crashProc {
 	t.Helper()
 	args := append([]string{"serve", "--data-dir=" + dataDir, "--listen=" + listen, "--bt-port=0",
-		"--no-dht", "--allow-private-addresses", "--udp-tracker=off"}, feedURLs...)
+		"--no-dht", "--allow-private-addresses", "--udp-tracker=off", "--ingest-workers=2"}, feedURLs...)
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "PODSEED_LOG_LEVEL=debug")
 	p := &crashProc{cmd: cmd, out: &crashTail{max: 256 << 10}, done: make(chan struct{})}

@@ -147,6 +147,7 @@ func (a *App) servedMetainfo(t store.Torrent) ([]byte, error) {
 // start) it finishes what a crash interrupted.
 func (a *App) retireTorrent(t store.Torrent) {
 	a.seeding.Delete(t.InfoHash) // the tracker stops tracking it
+	a.onDemand.Delete(t.InfoHash)
 	if err := a.client.DropTorrent(t.InfoHash); err != nil {
 		a.log.Error("retire torrent: stop seeding", "infohash", t.InfoHash, "err", err)
 	}

@@ -195,6 +195,7 @@ func (a *App) probeTorrent(ctx context.Context, t store.Torrent) (replacementDue
 	switch {
 	case flipped && p.Dead:
 		log.Warn("enclosure dead: web seed withheld", "enclosure_url", redactURL(t.SourceURL), "reason", p.DeadReason)
+		a.stopOnDemand(t.InfoHash, "enclosure dead")
 	case flipped:
 		log.Info("enclosure back: web seed published again", "enclosure_url", redactURL(t.SourceURL))
 	case res.verdict != probeAlive:

@@ -15,13 +15,6 @@ import (
 	"github.com/podseed/podseed/store"
 )
 
-// pollConcurrency bounds concurrent feed fetches; perHostConcurrency
-// bounds them per host.
-const (
-	pollConcurrency    = 4
-	perHostConcurrency = 2
-)
-
 // errorRetryBase is the first wait after a failed poll (if the poll
 // interval is not shorter); it doubles per consecutive failure up to 24 h.
 const errorRetryBase = 5 * time.Minute
@@ -52,7 +45,7 @@ func (a *App) pollFeeds(ctx context.Context, all bool) {
 		return
 	}
 	var g errgroup.Group
-	g.SetLimit(pollConcurrency)
+	g.SetLimit(a.cfg.PollWorkers) // and perHostConcurrency per host (a.hosts)
 	for _, f := range feeds {
 		g.Go(func() error {
 			release, err := a.hosts.acquire(ctx, f.URL)

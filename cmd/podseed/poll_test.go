@@ -178,3 +178,33 @@ func TestHealthzClientClosed(t *testing.T) {
 		t.Errorf("client closed: got %d %q, want 503 %q", code, body, "torrent client not listening\n")
 	}
 }
+
+// TestOpenFailureClosesWhatItOpened: an Open that fails half-way (here the
+// BitTorrent port is taken) returns the error and no app, closing what it
+// had opened without panicking (its deferred cleanup used to call Close on
+// the nil app `return nil, err` had just set), and the data directory can
+// be opened again.
+func TestOpenFailureClosesWhatItOpened(t *testing.T) {
+	first := openTestApp(t)
+	dataDir := t.TempDir()
+	a, err := Open(context.Background(), Config{
+		DataDir: dataDir, Listen: "127.0.0.1:0", BTListenHost: "127.0.0.1", BTPort: first.Client().ListenPort(),
+		UDPTracker: "off", PollInterval: time.Hour,
+	})
+	if err == nil {
+		a.Close()
+		t.Fatal("Open with a taken BitTorrent port: got nil error")
+	}
+	if a != nil {
+		t.Errorf("failed Open returned an app")
+	}
+	a, err = Open(context.Background(), Config{
+		DataDir: dataDir, Listen: "127.0.0.1:0", BTListenHost: "127.0.0.1", UDPTracker: "off", PollInterval: time.Hour,
+	})
+	if err != nil {
+		t.Fatalf("Open after a failed Open: %v", err)
+	}
+	if err := a.Close(); err != nil {
+		t.Error(err)
+	}
+}

@@ -24,7 +24,12 @@ func (a *App) reconcileSeeding(ctx context.Context) {
 		seeding = append(seeding, k.(string))
 		return true
 	})
-	if len(seeding) == 0 {
+	var onDemand []string
+	a.onDemand.Range(func(k, _ any) bool {
+		onDemand = append(onDemand, k.(string))
+		return true
+	})
+	if len(seeding) == 0 && len(onDemand) == 0 {
 		return
 	}
 	stored, err := a.store.ListTorrentInfoHashes(ctx)
@@ -50,6 +55,11 @@ func (a *App) reconcileSeeding(ctx context.Context) {
 		}
 		dropped++
 		a.log.Info("stopped seeding a torrent no longer in the store", "infohash", ih)
+	}
+	for _, ih := range onDemand {
+		if !keep[ih] {
+			a.stopOnDemand(ih, "no longer in the store")
+		}
 	}
 	if dropped > 0 {
 		a.log.Info("reconciled seeding with the store", "dropped", dropped, "seeding", len(seeding)-dropped)

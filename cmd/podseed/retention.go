@@ -35,6 +35,8 @@ func (a *App) retentionPolicy() store.RetentionPolicy {
 // An evicted torrent stays in the store and in the republished feeds
 // (listeners get it from the web seed and other peers), and the tracker
 // still serves its swarm; podseed only stops seeding it and deletes its data.
+// With --on-demand-seeding, an evicted torrent whose origin is stable is
+// seeded on, without a local copy (ondemand.go).
 // By default a torrent whose web seed is withheld (the origin's bytes are
 // unstable) is never evicted: podseed's copy may be its only source.
 func (a *App) enforceRetention(ctx context.Context) {
@@ -57,6 +59,7 @@ func (a *App) enforceRetention(ctx context.Context) {
 		}
 		a.evicted.Store(ev.InfoHash, true)
 		a.removeEvictedData(ev.InfoHash, ev.DataPath)
+		a.startOnDemandByInfoHash(ctx, ev.InfoHash) // --on-demand-seeding turned on, or the enclosure is back
 	}
 	p := a.retentionPolicy()
 	if !p.Enabled() {
@@ -87,6 +90,7 @@ func (a *App) enforceRetention(ctx context.Context) {
 		}
 		a.removeEvictedData(e.InfoHash, e.DataPath)
 		a.log.Info("retention: evicted episode data", "infohash", e.InfoHash, "size", e.Size, "reason", e.Reason)
+		a.startOnDemandByInfoHash(ctx, e.InfoHash)
 	}
 	if plan.OverBudget {
 		a.log.Warn("retention: disk budget exceeded by torrents without a web seed, which are not evicted (see --evict-without-web-seed)",

@@ -254,7 +254,7 @@ func TestServeConfigResourceControls(t *testing.T) {
 	parse := func(t *testing.T, args ...string) (Config, error) {
 		t.Helper()
 		var c cli
-		parser, err := kong.New(&c, kong.Exit(func(int) { t.Fatal("kong exited") }))
+		parser, err := newParser(&c, kong.Exit(func(int) { t.Fatal("kong exited") }))
 		if err != nil {
 			t.Fatal(err)
 		}

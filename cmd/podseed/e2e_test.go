@@ -302,6 +302,8 @@ func TestEndToEnd(t *testing.T) {
 			len(e2eSizes), seeders, leechers, completed)
 		if !bytes.Contains(dom, []byte(want)) {
 			t.Errorf("overview in Chromium lacks %q:\n%s", want, lastBytes(string(dom), 3000))
+		} else {
+			t.Logf("overview in Chromium: %s", want)
 		}
 		// Every download happened within the last day, sampled or not yet.
 		if want := fmt.Sprintf("Completed downloads: last 1 day %d ·", completed); !bytes.Contains(dom, []byte(want)) {

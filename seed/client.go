@@ -241,19 +241,9 @@ func (c *Client) AddTorrent(ctx context.Context, mi []byte, dataPath string, ver
 	if err := ctx.Err(); err != nil {
 		return "", fmt.Errorf("add torrent: %w", err)
 	}
-	m, err := metainfo.Load(bytes.NewReader(mi))
+	m, info, err := clientDecodeSingleFile(mi)
 	if err != nil {
-		return "", fmt.Errorf("add torrent: decode metainfo: %w", err)
-	}
-	info, err := m.UnmarshalInfo()
-	if err != nil {
-		return "", fmt.Errorf("add torrent: decode info: %w", err)
-	}
-	if !info.HasV1() {
-		return "", errors.New("add torrent: v2-only torrents are not supported")
-	}
-	if info.IsDir() {
-		return "", errors.New("add torrent: multi-file torrents are not supported")
+		return "", fmt.Errorf("add torrent: %w", err)
 	}
 	ih := m.HashInfoBytes()
 	ihHex := ih.HexString()
@@ -286,27 +276,57 @@ func (c *Client) AddTorrent(ctx context.Context, mi []byte, dataPath string, ver
 		}
 	}
 
+	if err := c.addSeedOnly(m, clientFileStorage(dataPath, c.pc, c.logger)); err != nil {
+		return "", fmt.Errorf("add torrent %s from %q: %w", ihHex, dataPath, err)
+	}
+	c.logger.Debug("seeding torrent", "infohash", ihHex, "path", dataPath, "verified", verified)
+	return ihHex, nil
+}
+
+// clientDecodeSingleFile decodes mi, a bencoded .torrent, and its info
+// dictionary; it is an error unless the torrent is single-file and has v1
+// piece hashes (v1 or hybrid), the only kind podseed seeds.
+func clientDecodeSingleFile(mi []byte) (*metainfo.MetaInfo, metainfo.Info, error) {
+	m, err := metainfo.Load(bytes.NewReader(mi))
+	if err != nil {
+		return nil, metainfo.Info{}, fmt.Errorf("decode metainfo: %w", err)
+	}
+	info, err := m.UnmarshalInfo()
+	if err != nil {
+		return nil, metainfo.Info{}, fmt.Errorf("decode info: %w", err)
+	}
+	if !info.HasV1() {
+		return nil, metainfo.Info{}, errors.New("v2-only torrents are not supported")
+	}
+	if info.IsDir() {
+		return nil, metainfo.Info{}, errors.New("multi-file torrents are not supported")
+	}
+	return m, info, nil
+}
+
+// addSeedOnly adds m to the client with storage st, behind the per-torrent
+// upload limit if one is set, never downloading.
+func (c *Client) addSeedOnly(m *metainfo.MetaInfo, st storage.ClientImpl) error {
 	spec, err := torrent.TorrentSpecFromMetaInfoErr(m)
 	if err != nil {
-		return "", fmt.Errorf("add torrent %s: %w", ihHex, err)
+		return err
 	}
-	spec.Storage = clientFileStorage(dataPath, c.pc, c.logger)
+	spec.Storage = st
 	if c.torrentUploadLimit > 0 {
 		spec.Storage = c.limitedStorage(spec.Storage, c.torrentUploadLimit)
 	}
 	spec.DisallowDataDownload = true
 	t, _, err := c.cl.AddTorrentSpec(spec)
 	if err != nil {
-		return "", fmt.Errorf("add torrent %s: %w", ihHex, err)
+		return err
 	}
 	// AddTorrentSpec swallows errors opening the storage; they leave the
 	// torrent without info.
 	if t.Info() == nil {
 		t.Drop()
-		return "", fmt.Errorf("add torrent %s: storage for %q did not open", ihHex, dataPath)
+		return errors.New("storage did not open")
 	}
-	c.logger.Debug("seeding torrent", "infohash", ihHex, "path", dataPath, "verified", verified)
-	return ihHex, nil
+	return nil
 }
 
 // clientFileStorage is the storage for one torrent whose single file is exactly

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	g "github.com/anacrolix/generics"
-	"github.com/anacrolix/torrent"
 	"github.com/anacrolix/torrent/metainfo"
 	"github.com/anacrolix/torrent/storage"
 )
@@ -81,19 +80,9 @@ func (c *Client) AddTorrentOnDemand(ctx context.Context, mi []byte, src OnDemand
 	if err != nil {
 		return "", fmt.Errorf("add on-demand torrent: %w", err)
 	}
-	m, err := metainfo.Load(bytes.NewReader(mi))
+	m, info, err := clientDecodeSingleFile(mi)
 	if err != nil {
-		return "", fmt.Errorf("add on-demand torrent: decode metainfo: %w", err)
-	}
-	info, err := m.UnmarshalInfo()
-	if err != nil {
-		return "", fmt.Errorf("add on-demand torrent: decode info: %w", err)
-	}
-	if !info.HasV1() {
-		return "", errors.New("add on-demand torrent: v2-only torrents are not supported")
-	}
-	if info.IsDir() {
-		return "", errors.New("add on-demand torrent: multi-file torrents are not supported")
+		return "", fmt.Errorf("add on-demand torrent: %w", err)
 	}
 	ih := m.HashInfoBytes()
 	ihHex := ih.HexString()
@@ -103,29 +92,16 @@ func (c *Client) AddTorrentOnDemand(ctx context.Context, mi []byte, src OnDemand
 	if _, ok := c.cl.Torrent(ih); ok {
 		return ihHex, nil
 	}
-	spec, err := torrent.TorrentSpecFromMetaInfoErr(m)
-	if err != nil {
-		return "", fmt.Errorf("add on-demand torrent %s: %w", ihHex, err)
-	}
 	client := src.HTTPClient
 	if client == nil {
 		client = http.DefaultClient
 	}
-	spec.Storage = onDemandClientImpl{
+	st := onDemandClientImpl{
 		src:   onDemandOrigin{url: src.URL, redacted: ingestRedactURL(u), client: client, userAgent: src.UserAgent},
 		cache: cache, c: c,
 	}
-	if c.torrentUploadLimit > 0 {
-		spec.Storage = c.limitedStorage(spec.Storage, c.torrentUploadLimit)
-	}
-	spec.DisallowDataDownload = true
-	t, _, err := c.cl.AddTorrentSpec(spec)
-	if err != nil {
+	if err := c.addSeedOnly(m, st); err != nil {
 		return "", fmt.Errorf("add on-demand torrent %s: %w", ihHex, err)
-	}
-	if t.Info() == nil {
-		t.Drop()
-		return "", fmt.Errorf("add on-demand torrent %s: storage did not open", ihHex)
 	}
 	c.logger.Debug("seeding torrent on demand", "infohash", ihHex, "web_seed", ingestRedactURL(u))
 	return ihHex, nil

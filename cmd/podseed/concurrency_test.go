@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/alecthomas/kong"
 )
 
 // TestConcurrencyDefaults: the default bounds follow the documented
@@ -44,18 +42,6 @@ func TestConcurrencyDefaults(t *testing.T) {
 // when they are 0 (the flags' default); the help text shows this
 // machine's values; negative values are refused.
 func TestConcurrencyFlags(t *testing.T) {
-	parse := func(t *testing.T, args ...string) (Config, error) {
-		t.Helper()
-		var c cli
-		parser, err := newParser(&c, kong.Exit(func(int) { t.Fatal("kong exited") }))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := parser.Parse(append([]string{"serve"}, args...)); err != nil {
-			return Config{}, err
-		}
-		return c.Serve.config(c, nil)
-	}
 	open := func(t *testing.T, cfg Config) *App {
 		t.Helper()
 		cfg.DataDir, cfg.Listen, cfg.BTListenHost, cfg.UDPTracker = t.TempDir(), "127.0.0.1:0", "127.0.0.1", "off"
@@ -68,7 +54,7 @@ func TestConcurrencyFlags(t *testing.T) {
 		return a
 	}
 
-	cfg, err := parse(t)
+	cfg, err := parseServeConfig(t)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +66,7 @@ func TestConcurrencyFlags(t *testing.T) {
 		t.Errorf("default ingest workers: got %d, want %d", a.cfg.IngestWorkers, want)
 	}
 
-	cfg, err = parse(t, "--poll-workers=7", "--ingest-workers=3")
+	cfg, err = parseServeConfig(t, "--poll-workers=7", "--ingest-workers=3")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,14 +75,14 @@ func TestConcurrencyFlags(t *testing.T) {
 	}
 	t.Setenv("PODSEED_POLL_WORKERS", "9")
 	t.Setenv("PODSEED_INGEST_WORKERS", "5")
-	if cfg, err = parse(t); err != nil {
+	if cfg, err = parseServeConfig(t); err != nil {
 		t.Fatal(err)
 	}
 	if cfg.PollWorkers != 9 || cfg.IngestWorkers != 5 {
 		t.Errorf("environment: got %d poll, %d ingest workers; want 9, 5", cfg.PollWorkers, cfg.IngestWorkers)
 	}
 	for _, arg := range []string{"--poll-workers=-1", "--ingest-workers=-1"} {
-		if _, err := parse(t, arg); err == nil {
+		if _, err := parseServeConfig(t, arg); err == nil {
 			t.Errorf("%s: got nil error", arg)
 		}
 	}

@@ -16,8 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/alecthomas/kong"
-
 	"github.com/podseed/podseed/seed"
 	"github.com/podseed/podseed/store"
 )
@@ -262,18 +260,6 @@ func mustMetainfo(t *testing.T) []byte {
 // --piece-cache-bytes is 64 MiB; both (and their PODSEED_* twins) reach
 // Config; a negative cache is refused.
 func TestServeConfigOnDemand(t *testing.T) {
-	parse := func(t *testing.T, args ...string) (Config, error) {
-		t.Helper()
-		var c cli
-		parser, err := newParser(&c, kong.Exit(func(int) { t.Fatal("kong exited") }))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := parser.Parse(append([]string{"serve"}, args...)); err != nil {
-			return Config{}, err
-		}
-		return c.Serve.config(c, nil)
-	}
 	for _, tc := range []struct {
 		name     string
 		args     []string
@@ -289,7 +275,7 @@ func TestServeConfigOnDemand(t *testing.T) {
 			for k, v := range tc.env {
 				t.Setenv(k, v)
 			}
-			cfg, err := parse(t, tc.args...)
+			cfg, err := parseServeConfig(t, tc.args...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -298,7 +284,7 @@ func TestServeConfigOnDemand(t *testing.T) {
 			}
 		})
 	}
-	if _, err := parse(t, "--piece-cache-bytes=-1"); err == nil {
+	if _, err := parseServeConfig(t, "--piece-cache-bytes=-1"); err == nil {
 		t.Error("--piece-cache-bytes=-1: got nil error")
 	}
 }

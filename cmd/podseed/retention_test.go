@@ -251,19 +251,7 @@ func httpBody(t *testing.T, a *App, target string) []byte {
 // TestServeConfigResourceControls: the resource flags and their PODSEED_*
 // environment twins reach Config; negative values are refused.
 func TestServeConfigResourceControls(t *testing.T) {
-	parse := func(t *testing.T, args ...string) (Config, error) {
-		t.Helper()
-		var c cli
-		parser, err := newParser(&c, kong.Exit(func(int) { t.Fatal("kong exited") }))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := parser.Parse(append([]string{"serve"}, args...)); err != nil {
-			return Config{}, err
-		}
-		return c.Serve.config(c, nil)
-	}
-	cfg, err := parse(t)
+	cfg, err := parseServeConfig(t)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,7 +261,7 @@ func TestServeConfigResourceControls(t *testing.T) {
 		cfg.KeepEpisodes != 0 || cfg.DiskBudget != 0 || cfg.EvictWithoutWebSeed {
 		t.Errorf("defaults: got %+v", cfg)
 	}
-	cfg, err = parse(t, "--upload-limit=1000", "--torrent-upload-limit=200", "--conns-per-torrent=8",
+	cfg, err = parseServeConfig(t, "--upload-limit=1000", "--torrent-upload-limit=200", "--conns-per-torrent=8",
 		"--half-open-per-torrent=4", "--half-open=16", "--keep-episodes=5", "--disk-budget=1073741824", "--evict-without-web-seed")
 	if err != nil {
 		t.Fatal(err)
@@ -289,7 +277,7 @@ func TestServeConfigResourceControls(t *testing.T) {
 	} {
 		t.Setenv(env, val)
 	}
-	cfg, err = parse(t)
+	cfg, err = parseServeConfig(t)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,7 +286,7 @@ func TestServeConfigResourceControls(t *testing.T) {
 		t.Errorf("environment: got %+v", cfg)
 	}
 	for _, arg := range []string{"--upload-limit=-1", "--keep-episodes=-2", "--disk-budget=-3", "--conns-per-torrent=-1"} {
-		if _, err := parse(t, arg); err == nil {
+		if _, err := parseServeConfig(t, arg); err == nil {
 			t.Errorf("%s: got nil error", arg)
 		}
 	}
@@ -384,4 +372,19 @@ func TestRetentionReingestedTorrentSeededAgain(t *testing.T) {
 	if _, err := os.Stat(old.DataPath); err != nil {
 		t.Errorf("re-ingested data: %v", err)
 	}
+}
+
+// parseServeConfig parses `podseed serve` with args (and the PODSEED_*
+// environment) into the Config serve would run with, or the parse error.
+func parseServeConfig(t *testing.T, args ...string) (Config, error) {
+	t.Helper()
+	var c cli
+	parser, err := newParser(&c, kong.Exit(func(int) { t.Fatal("kong exited") }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := parser.Parse(append([]string{"serve"}, args...)); err != nil {
+		return Config{}, err
+	}
+	return c.Serve.config(c, nil)
 }

@@ -62,6 +62,10 @@ type App struct {
 	// evicted holds the hex infohashes whose data retention deleted; they
 	// stay published (retention.go).
 	evicted sync.Map
+	// webSeeded counts the bytes the web package serves from podseed's
+	// copies, per torrent; restored from the newest samples at start and
+	// sampled each minute (sampler.go).
+	webSeeded web.WebSeedBytes
 	// wake asks the ingest loop to look for pending episodes now.
 	wake chan struct{}
 	// probeSpacing is the least time between two enclosure probes of one
@@ -145,6 +149,9 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 	if err := a.restoreTrackerCompleted(ctx); err != nil {
 		return nil, err
 	}
+	if err := a.restoreWebSeeded(ctx); err != nil {
+		return nil, err
+	}
 	a.wsTracker = seed.NewWSTracker(seed.WSTrackerConfig{
 		Allowed: allowed, OnLeecher: a.joinWebTorrentSwarm, Logger: cfg.Logger.With("component", "wstracker"),
 	})
@@ -173,7 +180,7 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 		return nil, err
 	}
 	pages, err := web.New(catalog{a}, swarm{a.swarms()}, a.tracker, cfg.Logger.With("component", "web"),
-		web.WithAdminToken(cfg.AdminToken))
+		web.WithAdminToken(cfg.AdminToken), web.WithWebSeedBytes(&a.webSeeded))
 	if err != nil {
 		return nil, err
 	}

@@ -92,3 +92,70 @@ func TestMigrateFromVersion1(t *testing.T) {
 		t.Errorf("swarm samples of the old torrent: got %v, want one", got)
 	}
 }
+
+// TestMigrateWebSeeded creates a database with the migrations before 0009,
+// holding a swarm sample as that version wrote it, and opens it with this
+// Store: the sample reads BytesWebSeeded 0 with its other counts intact,
+// and new samples keep the column.
+func TestMigrateWebSeeded(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "podseed.db")
+	old := fstest.MapFS{}
+	ms, err := loadMigrations(migrationFS)
+	if err != nil {
+		t.Fatalf("loadMigrations: %v", err)
+	}
+	for _, m := range ms {
+		if m.version < 9 {
+			old["migrations/"+m.name] = &fstest.MapFile{Data: []byte(m.sql)}
+		}
+	}
+	db, err := sql.Open("sqlite", dsn(path))
+	if err != nil {
+		t.Fatalf("sql.Open: %v", err)
+	}
+	if err := migrate(ctx, db, old); err != nil {
+		t.Fatalf("migrate to 0008: %v", err)
+	}
+	if got := userVersion(t, db); got != 8 {
+		t.Fatalf("user_version: got %d, want 8", got)
+	}
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	hash := hexHash(0xdef)
+	tor := testTorrent(hash, 1)
+	for _, q := range []struct {
+		query string
+		args  []any
+	}{
+		{`INSERT INTO feeds (id, url, created_at) VALUES (1, 'https://a.example/feed.xml', ?)`, []any{t0.UnixNano()}},
+		{`INSERT INTO torrents (info_hash, name, metainfo, piece_length, size, data_path, sri, created_at)
+		  VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			[]any{hash, tor.Name, tor.Metainfo, tor.PieceLength, tor.Size, tor.DataPath, tor.SRI, tor.CreatedAt.UnixNano()}},
+		{`INSERT INTO swarm_samples (info_hash, at, resolution, seeders, leechers, completed, peers, bytes_uploaded, availability)
+		  VALUES (?, ?, 60, 1, 2, 3, 4, 5, 1.5)`, []any{hash, t0.UnixNano()}},
+	} {
+		if _, err := db.ExecContext(ctx, q.query, q.args...); err != nil {
+			t.Fatalf("insert version 8 rows: %v", err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+
+	s := mustOpenStoreAt(t, path)
+	if got, want := userVersion(t, s.db), latestVersion(t); got != want {
+		t.Errorf("user_version after Open: got %d, want %d", got, want)
+	}
+	want := SwarmSample{InfoHash: hash, At: t0, Seeders: 1, Leechers: 2, Completed: 3, Peers: 4, BytesUploaded: 5, Availability: 1.5}
+	got, err := s.ListSwarmSamples(ctx, hash, time.Time{})
+	if err != nil || len(got) != 1 || !reflect.DeepEqual(got[0], want) {
+		t.Fatalf("old sample: got %+v, %v, want [%+v]", got, err, want)
+	}
+	next := want
+	next.At, next.BytesWebSeeded = t0.Add(time.Minute), 12345
+	mustCreateSwarmSamples(t, s, next)
+	latest, err := s.LatestSwarmSamples(ctx)
+	if err != nil || latest[hash].BytesWebSeeded != 12345 {
+		t.Errorf("new sample: got %+v, %v, want bytes web seeded 12345", latest[hash], err)
+	}
+}

@@ -19,8 +19,8 @@ import (
 // minute points older than 24 hours into hourly points (one per torrent and
 // UTC clock hour) and deletes hourly points older than 90 days. An hourly
 // point holds the maximum of Seeders, Leechers, Peers and Availability over
-// its minute points, and the Completed and BytesUploaded of the newest of them, whose
-// time is its At.
+// its minute points, and the Completed, BytesUploaded and BytesWebSeeded of
+// the newest of them, whose time is its At.
 type SwarmSample struct {
 	InfoHash string    // 40 lower-case hex characters; the torrent must exist
 	At       time.Time // UTC, truncated to the minute
@@ -43,6 +43,12 @@ type SwarmSample struct {
 	// BytesUploaded is the number of bytes podseed's client has uploaded
 	// for this torrent, cumulative (a counter, not a rate).
 	BytesUploaded int64
+
+	// BytesWebSeeded is the number of response-body bytes podseed served
+	// over HTTP from its own copy of this torrent's file, as a web seed
+	// (/webseed/{infohash}/{name}, and /episodes/{id} when it serves the
+	// copy itself), cumulative over restarts (a counter, not a rate).
+	BytesWebSeeded int64
 }
 
 // How long swarm samples are kept at each resolution.
@@ -56,16 +62,17 @@ const (
 // points.
 const (
 	// swarmSampleColumns selects a row aliased s, for scanSwarmSample.
-	swarmSampleColumns = "s.info_hash, s.at, s.seeders, s.leechers, s.completed, s.peers, s.bytes_uploaded, s.availability"
+	swarmSampleColumns = "s.info_hash, s.at, s.seeders, s.leechers, s.completed, s.peers, s.bytes_uploaded, s.availability, s.bytes_web_seeded"
 
 	// upsertMinuteSample writes a minute point. A second sample of the same
 	// torrent and minute replaces the first; one at the time of an hourly
 	// point (a late sample of a folded hour) is dropped.
 	upsertMinuteSample = `INSERT INTO swarm_samples
-		(info_hash, at, resolution, seeders, leechers, completed, peers, bytes_uploaded, availability)
-		VALUES (?1, ?2, 60, ?3, ?4, ?5, ?6, ?7, ?8)
+		(info_hash, at, resolution, seeders, leechers, completed, peers, bytes_uploaded, availability, bytes_web_seeded)
+		VALUES (?1, ?2, 60, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
 		ON CONFLICT (info_hash, at) DO UPDATE SET
-			seeders = ?3, leechers = ?4, completed = ?5, peers = ?6, bytes_uploaded = ?7, availability = ?8
+			seeders = ?3, leechers = ?4, completed = ?5, peers = ?6, bytes_uploaded = ?7, availability = ?8,
+			bytes_web_seeded = ?9
 		WHERE resolution = 60`
 
 	listSwarmSamples = "SELECT " + swarmSampleColumns + ` FROM swarm_samples s
@@ -90,8 +97,8 @@ const (
 	deleteHourPoint = `DELETE FROM swarm_samples
 		WHERE info_hash = ?1 AND at >= ?2 AND at < ?3 AND resolution = 3600`
 	insertHourPoint = `INSERT INTO swarm_samples
-		(info_hash, at, resolution, seeders, leechers, completed, peers, bytes_uploaded, availability)
-		VALUES (?, ?, 3600, ?, ?, ?, ?, ?, ?)`
+		(info_hash, at, resolution, seeders, leechers, completed, peers, bytes_uploaded, availability, bytes_web_seeded)
+		VALUES (?, ?, 3600, ?, ?, ?, ?, ?, ?, ?)`
 
 	deleteExpiredHours = "DELETE FROM swarm_samples WHERE resolution = 3600 AND at < ?"
 )
@@ -102,7 +109,7 @@ func scanSwarmSample(row rowScanner) (SwarmSample, error) {
 		sm SwarmSample
 		at sql.NullInt64
 	)
-	if err := row.Scan(&sm.InfoHash, &at, &sm.Seeders, &sm.Leechers, &sm.Completed, &sm.Peers, &sm.BytesUploaded, &sm.Availability); err != nil {
+	if err := row.Scan(&sm.InfoHash, &at, &sm.Seeders, &sm.Leechers, &sm.Completed, &sm.Peers, &sm.BytesUploaded, &sm.Availability, &sm.BytesWebSeeded); err != nil {
 		return SwarmSample{}, err
 	}
 	sm.At = fromNanos(at)
@@ -117,7 +124,7 @@ func (sm SwarmSample) validate() error {
 		return fmt.Errorf("infohash %q is not 40 hex characters", sm.InfoHash)
 	case sm.At.IsZero():
 		return errors.New("zero time")
-	case sm.Seeders < 0, sm.Leechers < 0, sm.Completed < 0, sm.Peers < 0, sm.BytesUploaded < 0:
+	case sm.Seeders < 0, sm.Leechers < 0, sm.Completed < 0, sm.Peers < 0, sm.BytesUploaded < 0, sm.BytesWebSeeded < 0:
 		return fmt.Errorf("negative count in %+v", sm)
 	case !(sm.Availability >= 0) || math.IsInf(sm.Availability, 1):
 		return fmt.Errorf("availability %v is not a finite number ≥ 0", sm.Availability)
@@ -171,7 +178,7 @@ func (s *Store) CreateSwarmSamples(ctx context.Context, samples []SwarmSample) e
 				known[sm.InfoHash] = true
 			}
 			if _, err := upsert.ExecContext(ctx, sm.InfoHash, nanos(sm.At),
-				sm.Seeders, sm.Leechers, sm.Completed, sm.Peers, sm.BytesUploaded, sm.Availability); err != nil {
+				sm.Seeders, sm.Leechers, sm.Completed, sm.Peers, sm.BytesUploaded, sm.Availability, sm.BytesWebSeeded); err != nil {
 				return fmt.Errorf("torrent %s at %s: %w", sm.InfoHash, sm.At.Format(time.RFC3339), err)
 			}
 		}
@@ -242,8 +249,8 @@ type hourKey struct {
 }
 
 // foldSample folds sm into the hourly point acc: the maximum of the gauges
-// (Seeders, Leechers, Peers, Availability), the counters (Completed, BytesUploaded) and At
-// of whichever is newer. The order of folding does not matter.
+// (Seeders, Leechers, Peers, Availability), the counters (Completed,
+// BytesUploaded, BytesWebSeeded) and At of whichever is newer. The order of folding does not matter.
 func foldSample(acc, sm SwarmSample) SwarmSample {
 	out := sm
 	if acc.At.After(sm.At) {
@@ -343,7 +350,7 @@ func writeHours(ctx context.Context, tx *sql.Tx, hours map[hourKey]SwarmSample) 
 			return fmt.Errorf("read hourly point of %s: %w", k.infoHash, err)
 		}
 		if _, err := tx.ExecContext(ctx, insertHourPoint, sm.InfoHash, nanos(sm.At),
-			sm.Seeders, sm.Leechers, sm.Completed, sm.Peers, sm.BytesUploaded, sm.Availability); err != nil {
+			sm.Seeders, sm.Leechers, sm.Completed, sm.Peers, sm.BytesUploaded, sm.Availability, sm.BytesWebSeeded); err != nil {
 			return fmt.Errorf("write hourly point of %s: %w", k.infoHash, err)
 		}
 	}

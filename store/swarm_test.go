@@ -48,8 +48,8 @@ type point struct {
 }
 
 func (p point) String() string {
-	return fmt.Sprintf("%s/%d{S%d L%d C%d P%d B%d A%g}", p.At.Format("01-02T15:04"), p.Res,
-		p.Seeders, p.Leechers, p.Completed, p.Peers, p.BytesUploaded, p.Availability)
+	return fmt.Sprintf("%s/%d{S%d L%d C%d P%d B%d A%g W%d}", p.At.Format("01-02T15:04"), p.Res,
+		p.Seeders, p.Leechers, p.Completed, p.Peers, p.BytesUploaded, p.Availability, p.BytesWebSeeded)
 }
 
 // mustListPoints returns ListSwarmSamples(infoHash, all time), each with the
@@ -195,6 +195,7 @@ func TestCreateSwarmSamplesRejects(t *testing.T) {
 		{name: "negative completed", bad: with(func(sm *SwarmSample) { sm.Completed = -1 })},
 		{name: "negative peers", bad: with(func(sm *SwarmSample) { sm.Peers = -1 })},
 		{name: "negative bytes uploaded", bad: with(func(sm *SwarmSample) { sm.BytesUploaded = -1 })},
+		{name: "negative bytes web seeded", bad: with(func(sm *SwarmSample) { sm.BytesWebSeeded = -1 })},
 		{name: "negative availability", bad: with(func(sm *SwarmSample) { sm.Availability = -0.5 })},
 		{name: "NaN availability", bad: with(func(sm *SwarmSample) { sm.Availability = math.NaN() })},
 		{name: "infinite availability", bad: with(func(sm *SwarmSample) { sm.Availability = math.Inf(1) })},
@@ -444,7 +445,7 @@ func TestSwarmSampleQueriesUseIndexes(t *testing.T) {
 		query string
 		args  []any
 	}{
-		{"upsertMinuteSample", upsertMinuteSample, []any{h, 1, 1, 1, 1, 1, 1, 0.5}},
+		{"upsertMinuteSample", upsertMinuteSample, []any{h, 1, 1, 1, 1, 1, 1, 0.5, 1}},
 		{"listSwarmSamples", listSwarmSamples, []any{h, 1}},
 		{"latestSwarmSamples", latestSwarmSamples, nil},
 		{"selectMinutesToFold", selectMinutesToFold, []any{1}},
@@ -515,6 +516,55 @@ func TestSwarmSampleAvailability(t *testing.T) {
 	wantPoints := []point{
 		{withAvail(sample(h, at(10, 59), 1, 1, 3, 3, 30), 2.5), 3600},
 		{withAvail(sample(h, at(36, 0), 1, 1, 4, 1, 40), 1.0/3), 60},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(wantPoints) {
+		t.Errorf("after folding:\n got %v\nwant %v", got, wantPoints)
+	}
+}
+
+// TestSwarmSampleWebSeeded stores BytesWebSeeded, reads it back (series
+// and latest sample), replaces it with a second sample of the same minute,
+// and folds it into hourly points as a counter: the newest minute point's
+// value, not the hour's maximum or sum.
+func TestSwarmSampleWebSeeded(t *testing.T) {
+	s := mustOpenStore(t)
+	h := mustCreateTorrents(t, s, 0, 1)[0]
+	day0 := time.Date(2025, 6, 9, 0, 0, 0, 0, time.UTC)
+	at := func(hour, m int) time.Time {
+		return day0.Add(time.Duration(hour)*time.Hour + time.Duration(m)*time.Minute)
+	}
+	withWeb := func(sm SwarmSample, n int64) SwarmSample { sm.BytesWebSeeded = n; return sm }
+	mustCreateSwarmSamples(t, s,
+		withWeb(sample(h, at(10, 0), 1, 1, 1, 2, 10), 1000),
+		withWeb(sample(h, at(10, 30), 1, 1, 2, 3, 20), 999), // replaced below
+		withWeb(sample(h, at(10, 30), 1, 1, 2, 3, 20), 5000),
+		// Lower than before: a counter that restarted (say, an older
+		// version); the hourly point must still take the newest value.
+		withWeb(sample(h, at(10, 59), 1, 1, 3, 1, 30), 4000),
+		withWeb(sample(h, at(36, 0), 1, 1, 4, 1, 40), 1<<40),
+	)
+	got := mustListPoints(t, s, h)
+	want := []int64{1000, 5000, 4000, 1 << 40}
+	if len(got) != len(want) {
+		t.Fatalf("got %v, want %d points", got, len(want))
+	}
+	for i, p := range got {
+		if p.BytesWebSeeded != want[i] {
+			t.Errorf("point %d: bytes web seeded %d, want %d", i, p.BytesWebSeeded, want[i])
+		}
+	}
+	latest, err := s.LatestSwarmSamples(t.Context())
+	if err != nil {
+		t.Fatalf("LatestSwarmSamples: %v", err)
+	}
+	if got := latest[h].BytesWebSeeded; got != 1<<40 {
+		t.Errorf("latest sample: bytes web seeded %d, want %d", got, int64(1<<40))
+	}
+	mustDownsample(t, s, at(36, 30))
+	got = mustListPoints(t, s, h)
+	wantPoints := []point{
+		{withWeb(sample(h, at(10, 59), 1, 1, 3, 3, 30), 4000), 3600},
+		{withWeb(sample(h, at(36, 0), 1, 1, 4, 1, 40), 1<<40), 60},
 	}
 	if fmt.Sprint(got) != fmt.Sprint(wantPoints) {
 		t.Errorf("after folding:\n got %v\nwant %v", got, wantPoints)

@@ -102,6 +102,12 @@ type apiTorrent struct {
 	BytesUploadedAt *time.Time `json:"bytes_uploaded_at"`
 	// BitTorrentBytes is completed × size, see bittorrentBytes.
 	BitTorrentBytes int64 `json:"bittorrent_bytes_estimate"`
+	// BytesWebSeeded is what podseed served over HTTP from its copy, from
+	// the latest sample (taken at BytesUploadedAt); cumulative.
+	BytesWebSeeded int64 `json:"bytes_web_seeded"`
+	// Delivery splits the bytes delivered to the downloads completed in
+	// the last deliveryDays (deliveryBytes).
+	Delivery apiDelivery `json:"delivery"`
 	// SourceURL is where the bytes were downloaded from, ResolvedURL the
 	// end of its redirects ("" if none).
 	SourceURL   string `json:"source_url"`
@@ -131,6 +137,8 @@ type apiSample struct {
 	Peers         int       `json:"peers"`
 	BytesUploaded int64     `json:"bytes_uploaded"`
 	Availability  float64   `json:"availability"`
+	// BytesWebSeeded is store.SwarmSample.BytesWebSeeded.
+	BytesWebSeeded int64 `json:"bytes_web_seeded"`
 }
 
 type apiError struct {
@@ -277,6 +285,12 @@ func (s *Server) handleAPIEpisode(w http.ResponseWriter, r *http.Request) {
 		}
 		if n := len(samples); n > 0 {
 			at.BytesUploaded, at.BytesUploadedAt = samples[n-1].BytesUploaded, apiTime(samples[n-1].At)
+			at.BytesWebSeeded = samples[n-1].BytesWebSeeded
+		}
+		td := newTorrentDelivery(samples, t, s.now().UTC(), d.Completed)
+		at.Delivery = apiDelivery{
+			Days: deliveryDays, Completed: td.Completed, Delivered: td.Delivered,
+			Uploaded: td.Uploaded, WebSeeded: td.WebSeeded, Other: td.Other(),
 		}
 		d.Torrent = at
 	}
@@ -313,6 +327,7 @@ func (s *Server) handleAPISamples(w http.ResponseWriter, r *http.Request) {
 		list.Samples = append(list.Samples, apiSample{
 			At: sm.At.UTC(), Seeders: sm.Seeders, Leechers: sm.Leechers, Completed: sm.Completed,
 			Peers: sm.Peers, BytesUploaded: sm.BytesUploaded, Availability: sm.Availability,
+			BytesWebSeeded: sm.BytesWebSeeded,
 		})
 	}
 	s.writeJSON(w, r, list)

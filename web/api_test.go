@@ -79,18 +79,27 @@ type (
 		RetiredAt  *time.Time `json:"retired_at"`
 	}
 	apiTorrent struct {
-		InfoHash          string     `json:"infohash"`
-		Name              string     `json:"name"`
-		PieceLength       int64      `json:"piece_length"`
-		Size              int64      `json:"size"`
-		SRI               string     `json:"sri"`
-		WebSeed           string     `json:"web_seed"`
-		WebSeedWithheld   string     `json:"web_seed_withheld"`
-		CreatedAt         *time.Time `json:"created_at"`
-		SamplesURL        string     `json:"samples_url"`
-		BytesUploaded     int64      `json:"bytes_uploaded"`
-		BytesUploadedAt   *time.Time `json:"bytes_uploaded_at"`
-		BitTorrentBytes   int64      `json:"bittorrent_bytes_estimate"`
+		InfoHash        string     `json:"infohash"`
+		Name            string     `json:"name"`
+		PieceLength     int64      `json:"piece_length"`
+		Size            int64      `json:"size"`
+		SRI             string     `json:"sri"`
+		WebSeed         string     `json:"web_seed"`
+		WebSeedWithheld string     `json:"web_seed_withheld"`
+		CreatedAt       *time.Time `json:"created_at"`
+		SamplesURL      string     `json:"samples_url"`
+		BytesUploaded   int64      `json:"bytes_uploaded"`
+		BytesUploadedAt *time.Time `json:"bytes_uploaded_at"`
+		BitTorrentBytes int64      `json:"bittorrent_bytes_estimate"`
+		BytesWebSeeded  int64      `json:"bytes_web_seeded"`
+		Delivery        struct {
+			Days      int   `json:"days"`
+			Completed int   `json:"completed"`
+			Delivered int64 `json:"delivered_bytes"`
+			Uploaded  int64 `json:"podseed_uploaded_bytes"`
+			WebSeeded int64 `json:"podseed_web_seeded_bytes"`
+			Other     int64 `json:"other_bytes"`
+		} `json:"delivery"`
 		SourceURL         string     `json:"source_url"`
 		ResolvedURL       string     `json:"resolved_url"`
 		WebSeedDeadAt     *time.Time `json:"web_seed_dead_at"`
@@ -104,13 +113,14 @@ type (
 		Samples  []apiSample `json:"samples"`
 	}
 	apiSample struct {
-		At            time.Time `json:"at"`
-		Seeders       int       `json:"seeders"`
-		Leechers      int       `json:"leechers"`
-		Completed     int       `json:"completed"`
-		Peers         int       `json:"peers"`
-		BytesUploaded int64     `json:"bytes_uploaded"`
-		Availability  float64   `json:"availability"`
+		At             time.Time `json:"at"`
+		Seeders        int       `json:"seeders"`
+		Leechers       int       `json:"leechers"`
+		Completed      int       `json:"completed"`
+		Peers          int       `json:"peers"`
+		BytesUploaded  int64     `json:"bytes_uploaded"`
+		Availability   float64   `json:"availability"`
+		BytesWebSeeded int64     `json:"bytes_web_seeded"`
 	}
 	apiError struct {
 		Error string `json:"error"`
@@ -316,7 +326,16 @@ func TestAPIEpisode(t *testing.T) {
 	cat := newTestCatalog(fx)
 	srv := mustServe(t, cat, swarmCounts(fx), &lockedBuffer{}, atSampleNow())
 	eps := wantAPIEpisodes(t, fx, cat)
-	torrent := func(ih string) apiTorrent {
+	// delivery is what apiTorrent.Delivery holds over the last 30 days.
+	type delivery = struct {
+		Days      int   `json:"days"`
+		Completed int   `json:"completed"`
+		Delivered int64 `json:"delivered_bytes"`
+		Uploaded  int64 `json:"podseed_uploaded_bytes"`
+		WebSeeded int64 `json:"podseed_web_seeded_bytes"`
+		Other     int64 `json:"other_bytes"`
+	}
+	torrent := func(ih string, d delivery) apiTorrent {
 		tr, err := fx.store.FindTorrentByInfoHash(t.Context(), ih)
 		if err != nil {
 			t.Fatal(err)
@@ -330,6 +349,7 @@ func TestAPIEpisode(t *testing.T) {
 			SamplesURL:    publicBase + "/api/v1/torrents/" + ih + "/samples",
 			BytesUploaded: latest.BytesUploaded, BytesUploadedAt: ptr(latest.At),
 			BitTorrentBytes: int64(c.Completed) * tr.Size,
+			BytesWebSeeded:  latest.BytesWebSeeded, Delivery: d,
 		}
 	}
 
@@ -339,8 +359,11 @@ func TestAPIEpisode(t *testing.T) {
 		want        apiEpisode
 		wantTorrent *apiTorrent
 	}{
-		{"ready", fx.ep3, eps[1], ptr(torrent(fx.ready))},
-		{"ready newer", fx.ep4, eps[0], ptr(torrent(fx.readyNewer))},
+		// 52 downloads in 30 days × 40000 bytes; podseed's counters grew
+		// by 13 × 1000003 and 13 × 2000 bytes (see mustAddSamples).
+		{"ready", fx.ep3, eps[1], ptr(torrent(fx.ready, delivery{30, 52, 2_080_000, 13_000_039, 26_000, 0}))},
+		// 2 × 70000; 140000 and 1000.
+		{"ready newer", fx.ep4, eps[0], ptr(torrent(fx.readyNewer, delivery{30, 2, 140_000, 140_000, 1000, 0}))},
 		{"failed", fx.ep2, eps[2], nil},
 		{"no guid, title or date", fx.bonus, eps[4], nil},
 	} {
@@ -442,7 +465,7 @@ func TestAPISamples(t *testing.T) {
 				w := tt.want[i]
 				if !g.At.Equal(w.At) || g.At.Location() != time.UTC || g.Seeders != w.Seeders || g.Leechers != w.Leechers ||
 					g.Completed != w.Completed || g.Peers != w.Peers || g.BytesUploaded != w.BytesUploaded ||
-					g.Availability != w.Availability {
+					g.Availability != w.Availability || g.BytesWebSeeded != w.BytesWebSeeded {
 					t.Errorf("sample %d: got %+v, want %+v", i, g, w)
 				}
 			}

@@ -56,6 +56,15 @@ type episodeTorrent struct {
 	// BytesUploaded is podseed's own upload, from the latest sample;
 	// UploadedAt is that sample's time ("" without samples).
 	BytesUploaded, UploadedAt string
+	// BytesWebSeeded is what podseed served over HTTP from its copy, from
+	// the latest sample (store.SwarmSample.BytesWebSeeded).
+	BytesWebSeeded string
+	// OwnWebSeed is podseed's copy as a web seed (/webseed/{infohash}/{name},
+	// webseed.go); "" once retention deleted the copy (Evicted).
+	OwnWebSeed string
+	// Delivery splits the bytes delivered to the downloads completed in
+	// the last deliveryDays (see deliveryBytes).
+	Delivery episodeDelivery
 	// Availability is the latest sample's distributed copies among the
 	// peers connected to podseed (store.SwarmSample.Availability), to two
 	// decimals; "" without samples.
@@ -182,10 +191,17 @@ func (s *Server) newEpisodeTorrent(ctx context.Context, urls URLs, t store.Torre
 	if t.PieceLength > 0 {
 		et.Pieces = (t.Size + t.PieceLength - 1) / t.PieceLength
 	}
-	et.BytesUploaded = formatBytes(0)
+	if et.Evicted == "" {
+		et.OwnWebSeed = urls.WebSeed(t.InfoHash, t.Name)
+	}
+	now := s.now().UTC()
+	d := newTorrentDelivery(samples, t, now, c.Completed)
+	et.Delivery = episodeDelivery{d.view(), d.Completed}
+	et.BytesUploaded, et.BytesWebSeeded = formatBytes(0), formatSize(0)
 	if n := len(samples); n > 0 {
 		latest := samples[n-1]
 		et.BytesUploaded = formatBytes(latest.BytesUploaded)
+		et.BytesWebSeeded = formatSize(latest.BytesWebSeeded)
 		et.UploadedAt = formatTime(latest.At)
 		et.Availability = strconv.FormatFloat(latest.Availability, 'f', 2, 64)
 		to := s.now().UTC()
@@ -196,4 +212,26 @@ func (s *Server) newEpisodeTorrent(ctx context.Context, urls URLs, t store.Torre
 		et.CompletedWindows = newCompletedWindows(samples, s.now().UTC(), c.Completed, t.CreatedAt)
 	}
 	return et
+}
+
+// episodeDelivery is torrentDelivery as the episode page shows it.
+type episodeDelivery struct {
+	deliveryView
+	Completed int // downloads completed in the window
+}
+
+// torrentDelivery is one torrent's deliveryBytes over the last
+// deliveryDays, with the downloads completed in them.
+type torrentDelivery struct {
+	deliveryBytes
+	Completed int
+}
+
+// newTorrentDelivery estimates t's delivery over the deliveryDays before
+// now from its samples, oldest first (any older ones are ignored), and
+// live, the tracker's Completed counter now (see completedInWindow).
+func newTorrentDelivery(samples []store.SwarmSample, t store.Torrent, now time.Time, live int) torrentDelivery {
+	since := now.Add(-deliveryDays * 24 * time.Hour)
+	completed := completedInWindow(samples, since, now, live, t.CreatedAt)
+	return torrentDelivery{newDeliveryBytes(samples, t.Size, completed, since, now, t.CreatedAt), completed}
 }

@@ -72,14 +72,18 @@ func TestEpisodePage(t *testing.T) {
 
 		tor := defs(byID(t, doc, "torrent"))
 		checkDefs(t, "torrent", tor, map[string]string{
-			"Infohash":          fx.ready,
-			"Name":              "ep3.mp3",
-			"Web seed (BEP 19)": "https://cdn.example.org/night-shift/ep3.mp3",
-			"Size":              "39.1 KiB (40000 bytes)",
-			"Piece length":      "16.0 KiB (16384 bytes), 3 pieces",
-			"SRI":               ep3Torrent.SRI,
-			"Get":               ".torrent · magnet",
+			"Infohash":           fx.ready,
+			"Name":               "ep3.mp3",
+			"Web seed (BEP 19)":  "https://cdn.example.org/night-shift/ep3.mp3",
+			"Size":               "39.1 KiB (40000 bytes)",
+			"Piece length":       "16.0 KiB (16384 bytes), 3 pieces",
+			"SRI":                ep3Torrent.SRI,
+			"Get":                ".torrent · magnet",
+			"podseed's web seed": publicBase + "/webseed/" + fx.ready + "/ep3.mp3 (podseed's copy over HTTP, with Range and CORS)",
 		})
+		if a := find(tor["podseed's web seed"], atom.A); len(a) != 1 || attr(a[0], "href") != publicBase+"/webseed/"+fx.ready+"/ep3.mp3" {
+			t.Errorf("podseed's web seed is not a link to its copy")
+		}
 		if got, want := links(tor["Get"], nil), map[string]string{
 			".torrent": publicBase + "/torrents/" + fx.ready + ".torrent",
 			"magnet":   cat.Magnet(t.Context(), fx.ready),
@@ -96,12 +100,27 @@ func TestEpisodePage(t *testing.T) {
 			"Completed": "233",
 			// The newest sample: 14 × 1 000 003 bytes, an hour ago.
 			"Uploaded by podseed": "13.4 MiB (as of 2025-03-17 06:00:00 UTC)",
+			// The newest sample's: 13 × 2000 bytes.
+			"Served by podseed's web seed": "25.4 KiB (26000 bytes) (as of 2025-03-17 06:00:00 UTC)",
 			// The newest sample's, the 14th: 13 / 4.
 			"Availability": "3.25 (distributed copies among the peers connected to podseed, not counting podseed's own copy)",
 		})
 		// 233 completed × 40 000 bytes.
 		if got, want := text(sd["Downloads via BitTorrent"]), "8.9 MiB (9320000 bytes) (estimate: completed × size"; !strings.HasPrefix(got, want) {
 			t.Errorf("downloads via BitTorrent: got %q, want it to start with %q", got, want)
+		}
+		// Within 30 days: 52 downloads completed (the counter went from
+		// 181 to 233) × 40000 bytes; podseed's counters grew by 13 ×
+		// 1000003 and 13 × 2000 bytes, more than the estimate: the rest is 0.
+		delivery := byID(t, doc, "delivery")
+		checkDefs(t, "delivery", defs(delivery), map[string]string{
+			"Delivered to completed downloads (estimate)": "2.0 MiB (2080000 bytes) (52 completed × size)",
+			"of which podseed uploaded over BitTorrent":   "12.4 MiB (13000039 bytes)",
+			"served by podseed's web seed":                "25.4 KiB (26000 bytes)",
+			"from other peers or the origin's web seed":   "0 B",
+		})
+		if got := text(delivery); !strings.Contains(got, "the origin, whose own web seed traffic podseed cannot see") {
+			t.Errorf("delivery section lacks the note on the origin's web seed: %q", got)
 		}
 		if got := text(swarm); !strings.Contains(got, "14 samples") {
 			t.Errorf("swarm section lacks the sample count: %q", got)
@@ -164,6 +183,31 @@ func TestEpisodePage(t *testing.T) {
 		checkDefs(t, "swarm", defs(byID(t, doc, "swarm")), map[string]string{
 			"Completed":           "1",
 			"Uploaded by podseed": "136.7 KiB (as of 2025-03-17 06:50:00 UTC)",
+		})
+	})
+
+	t.Run("delivery from other peers", func(t *testing.T) {
+		// 10 downloads of 30000 bytes within 30 days (the tracker's live
+		// count is 0 for this torrent: the samples' count stands); podseed
+		// uploaded 100000 and served 50000 of them over HTTP. The sample
+		// 40 days ago is outside the window.
+		ih, e := mustAddTorrent(t, fx, "ep5", "ep5.mp3", 5, 30_000)
+		if err := fx.store.CreateSwarmSamples(t.Context(), []store.SwarmSample{
+			{InfoHash: ih, At: sampleNow.Add(-40 * 24 * time.Hour), BytesUploaded: 7, BytesWebSeeded: 7},
+			{InfoHash: ih, At: sampleNow.Add(-29 * 24 * time.Hour), Completed: 2, BytesUploaded: 10_000, BytesWebSeeded: 20_000},
+			{InfoHash: ih, At: sampleNow.Add(-time.Hour), Completed: 12, BytesUploaded: 110_000, BytesWebSeeded: 70_000},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		doc, _ := mustGetPage(t, srv, fmt.Sprintf("/episodes/%d", e.ID))
+		checkDefs(t, "delivery", defs(byID(t, doc, "delivery")), map[string]string{
+			"Delivered to completed downloads (estimate)": "293.0 KiB (300000 bytes) (10 completed × size)",
+			"of which podseed uploaded over BitTorrent":   "97.7 KiB (100000 bytes)",
+			"served by podseed's web seed":                "48.8 KiB (50000 bytes)",
+			"from other peers or the origin's web seed":   "146.5 KiB (150000 bytes)",
+		})
+		checkDefs(t, "swarm", defs(byID(t, doc, "swarm")), map[string]string{
+			"Served by podseed's web seed": "68.4 KiB (70000 bytes) (as of 2025-03-17 06:00:00 UTC)",
 		})
 	})
 

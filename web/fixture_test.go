@@ -229,12 +229,14 @@ func mustAddSamples(tb testing.TB, fx fixture) map[string][]store.SwarmSample {
 			InfoHash: fx.ready, At: sampleNow.Add(-time.Duration(h) * time.Hour),
 			Seeders: 3 + i, Leechers: (i * 7) % 5, Completed: 181 + 4*i, // the last is swarmCounts' 233
 			Peers: 1 + i%3, BytesUploaded: int64(i+1) * 1_000_003, Availability: float64(i) / 4,
+			BytesWebSeeded: int64(i) * 2000,
 		})
 	}
 	for i, m := range []int{50, 30, 10} {
 		all[fx.readyNewer] = append(all[fx.readyNewer], store.SwarmSample{
 			InfoHash: fx.readyNewer, At: sampleNow.Add(-time.Duration(m) * time.Minute),
 			Seeders: 1, Leechers: 2 - i, Completed: i, Peers: 1, BytesUploaded: int64(i) * 70_000,
+			BytesWebSeeded: int64(i) * 500,
 		})
 	}
 	for _, ih := range []string{fx.ready, fx.readyNewer} {

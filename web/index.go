@@ -32,15 +32,13 @@ type indexTotals struct {
 }
 
 // indexDelivery sums the swarm history of every torrent: downloads
-// completed in each of completedWindows, and an estimate of the bytes
-// BitTorrent delivered next to what podseed itself uploaded.
+// completed in each of completedWindows, and, over the last deliveryDays,
+// an estimate of the bytes delivered to completed downloads split into
+// podseed's BitTorrent upload, podseed's web seed and the rest (see
+// deliveryBytes; Other is taken of the sums).
 type indexDelivery struct {
 	CompletedWindows []completedWindow
-	// ViaBitTorrent is Σ (downloads completed in the last 30 days × the
-	// file's size), as bittorrentBytes estimates it per torrent.
-	ViaBitTorrent string
-	// Uploaded is Σ the latest sample's BytesUploaded within 30 days.
-	Uploaded string
+	deliveryView
 }
 
 // deliveryDays is the window, in days, of the index's byte estimates; it
@@ -49,9 +47,8 @@ const deliveryDays = 30
 
 // deliverySums accumulates indexDelivery over torrents.
 type deliverySums struct {
-	completed     []int // by completedWindows
-	viaBitTorrent int64
-	uploaded      int64
+	completed []int // by completedWindows
+	bytes     deliveryBytes
 }
 
 // add counts one torrent of size bytes with its samples, oldest first,
@@ -64,16 +61,14 @@ func (d *deliverySums) add(samples []store.SwarmSample, size int64, now time.Tim
 	for i, w := range newCompletedWindows(samples, now, live, created) {
 		d.completed[i] += w.Completed
 		if w.Days == deliveryDays {
-			d.viaBitTorrent = addSaturating(d.viaBitTorrent, bittorrentBytes(w.Completed, size))
+			since := now.Add(-deliveryDays * 24 * time.Hour)
+			d.bytes.add(newDeliveryBytes(samples, size, w.Completed, since, now, created))
 		}
-	}
-	if n := len(samples); n > 0 {
-		d.uploaded = addSaturating(d.uploaded, max(samples[n-1].BytesUploaded, 0))
 	}
 }
 
 func (d *deliverySums) view() indexDelivery {
-	v := indexDelivery{ViaBitTorrent: formatSize(d.viaBitTorrent), Uploaded: formatSize(d.uploaded)}
+	v := indexDelivery{deliveryView: d.bytes.view()}
 	for i, days := range completedWindows {
 		w := completedWindow{Days: days}
 		if d.completed != nil {

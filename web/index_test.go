@@ -11,10 +11,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
 
+	"github.com/podseed/podseed/store"
 	"github.com/podseed/podseed/web"
 )
 
@@ -498,21 +500,29 @@ func TestIndexDelivery(t *testing.T) {
 			name: "no samples",
 			want: []string{
 				"Completed downloads: last 1 day 0 · 7 days 0 · 30 days 0",
-				"Delivered via BitTorrent (estimate): 0 B · Uploaded by podseed: 0 B",
+				"Delivered to completed downloads, last 30 days (estimate): 0 B",
+				"of which podseed uploaded over BitTorrent: 0 B · served by podseed's web seed: 0 B · from other peers or the origin's web seed: 0 B",
 			},
 		},
 		{
 			// fx.ready (40000 bytes): Completed 180 + 4i over 14 samples,
 			// 12 of them within 24 hours: 44 in a day, 52 in 7 and 30
-			// days; uploaded 14 × 1000003. fx.readyNewer (70000 bytes):
-			// Completed 0, 1, 2 within the hour; uploaded 140000.
+			// days; uploaded 1000003 more at each of 13 samples after the
+			// first, web seeded 2000 more. fx.readyNewer (70000 bytes):
+			// Completed 0, 1, 2 within the hour; uploaded 140000, web
+			// seeded 1000 in it. Both torrents were created (by the wall
+			// clock) after sampleNow: their first samples' values are not
+			// in the window.
 			name:    "samples",
 			samples: true,
 			want: []string{
 				"Completed downloads: last 1 day 46 · 7 days 54 · 30 days 54",
-				// 52 × 40000 + 2 × 70000; 14000042 + 140000.
-				"Delivered via BitTorrent (estimate): 2.1 MiB (2220000 bytes) · Uploaded by podseed: 13.5 MiB (14140042 bytes)",
-				"podseed cannot see what the origin served as web seed",
+				// 52 × 40000 + 2 × 70000.
+				"Delivered to completed downloads, last 30 days (estimate): 2.1 MiB (2220000 bytes)",
+				// 13 × 1000003 + 140000; 13 × 2000 + 1000; podseed's
+				// figures exceed the estimate: 0.
+				"of which podseed uploaded over BitTorrent: 12.5 MiB (13140039 bytes) · served by podseed's web seed: 26.4 KiB (27000 bytes) · from other peers or the origin's web seed: 0 B",
+				"the origin, whose own web seed traffic podseed cannot see",
 			},
 		},
 	} {
@@ -556,5 +566,83 @@ func TestIndexDeliverySharedTorrent(t *testing.T) {
 	doc, _ := parseIndex(t, page)
 	if want := "Completed downloads: last 1 day 46 · 7 days 54 · 30 days 54"; !strings.Contains(text(doc), want) {
 		t.Errorf("page text lacks %q:\n%s", want, text(doc))
+	}
+}
+
+// TestIndexDeliverySplit: over the last 30 days, the index splits
+// completed × size into podseed's BitTorrent upload, podseed's web seed and
+// the rest, from the counters' growth within the window: a sample older
+// than 30 days is not in it, a counter that drops restarted from 0, and
+// the rest is never below 0.
+func TestIndexDeliverySplit(t *testing.T) {
+	type counts struct {
+		daysAgo             float64
+		completed           int
+		uploaded, webSeeded int64
+	}
+	for _, tt := range []struct {
+		name    string
+		samples []counts
+		want    string
+	}{
+		{
+			// 50 downloads × 40000 = 2000000; uploaded 500000, web
+			// seeded 300000 within the window; the rest 1200000.
+			name:    "split",
+			samples: []counts{{40, 0, 0, 0}, {29, 10, 100_000, 50_000}, {10, 30, 400_000, 150_000}, {1.0 / 24, 60, 600_000, 350_000}},
+			want: "Delivered to completed downloads, last 30 days (estimate): 1.9 MiB (2000000 bytes) " +
+				"of which podseed uploaded over BitTorrent: 488.3 KiB (500000 bytes) · served by podseed's web seed: 293.0 KiB (300000 bytes) · " +
+				"from other peers or the origin's web seed: 1.1 MiB (1200000 bytes)",
+		},
+		{
+			// The upload counter restarted between the second and third
+			// sample: 300000 + 50000. The web seed counter went on.
+			name:    "restart",
+			samples: []counts{{29, 10, 100_000, 50_000}, {10, 30, 400_000, 150_000}, {1.0 / 24, 60, 50_000, 350_000}},
+			want: "of which podseed uploaded over BitTorrent: 341.8 KiB (350000 bytes) · served by podseed's web seed: 293.0 KiB (300000 bytes) · " +
+				"from other peers or the origin's web seed: 1.3 MiB (1350000 bytes)",
+		},
+		{
+			name:    "podseed's figures exceed the estimate",
+			samples: []counts{{29, 10, 0, 0}, {1.0 / 24, 11, 30_000, 20_000}},
+			want: "Delivered to completed downloads, last 30 days (estimate): 39.1 KiB (40000 bytes) " +
+				"of which podseed uploaded over BitTorrent: 29.3 KiB (30000 bytes) · served by podseed's web seed: 19.5 KiB (20000 bytes) · " +
+				"from other peers or the origin's web seed: 0 B",
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			fx := mustPopulate(t, mustOpenStore(t))
+			var samples []store.SwarmSample
+			for _, c := range tt.samples {
+				samples = append(samples, store.SwarmSample{
+					InfoHash: fx.ready, At: sampleNow.Add(-time.Duration(c.daysAgo * 24 * float64(time.Hour))),
+					Completed: c.completed, BytesUploaded: c.uploaded, BytesWebSeeded: c.webSeeded,
+				})
+			}
+			if err := fx.store.CreateSwarmSamples(t.Context(), samples); err != nil {
+				t.Fatal(err)
+			}
+			last := tt.samples[len(tt.samples)-1].completed
+			swarm := fakeSwarm{fx.ready: {Seeders: 1, Completed: last}}
+			srv := mustServe(t, newTestCatalog(fx), swarm, &lockedBuffer{}, atSampleNow())
+			resp, page := mustDo(t, srv, http.MethodGet, "/", nil)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("GET /: got status %d, want 200", resp.StatusCode)
+			}
+			checkWellFormed(t, page)
+			doc, _ := parseIndex(t, page)
+			var delivery *html.Node
+			for _, p := range find(doc, atom.P) {
+				if attr(p, "id") == "delivery" {
+					delivery = p
+				}
+			}
+			if delivery == nil {
+				t.Fatal("no #delivery paragraph")
+			}
+			if got := strings.Join(strings.Fields(text(delivery)), " "); !strings.Contains(got, tt.want) {
+				t.Errorf("#delivery:\n got %q\nwant it to contain %q", got, tt.want)
+			}
+		})
 	}
 }

@@ -183,6 +183,9 @@ type Server struct {
 	// fullPeerAddrs shows peers' full addresses instead of their
 	// networks (WithFullPeerAddresses).
 	fullPeerAddrs bool
+	// webSeeded counts the bytes served from podseed's copies
+	// (WithWebSeedBytes; webseed_count.go).
+	webSeeded *WebSeedBytes
 }
 
 // Option configures New.
@@ -203,6 +206,9 @@ func New(catalog Catalog, swarm Swarm, tracker Tracker, log *slog.Logger, opts .
 	s := &Server{catalog: catalog, swarm: swarm, tracker: tracker, log: log, pages: pages, now: time.Now}
 	for _, o := range opts {
 		o(s)
+	}
+	if s.webSeeded == nil {
+		s.webSeeded = new(WebSeedBytes)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.handleIndex)

@@ -87,7 +87,8 @@ func (s *Server) handleWebSeed(w http.ResponseWriter, r *http.Request) {
 // http.ServeContent: HEAD, single and multiple byte ranges (RFC 9110 §14),
 // If-Range and If-None-Match against the strong ETag "<infohash>" (the
 // bytes of a torrent never change), Last-Modified from the torrent's
-// creation. contentType "" means by the name's extension. It returns an
+// creation. contentType "" means by the name's extension. The body bytes
+// count in s.webSeeded (webseed_count.go). It returns an
 // error, having written nothing, if the copy is missing or its size is not
 // t.Size.
 func (s *Server) serveCopy(w http.ResponseWriter, r *http.Request, t store.Torrent, contentType string) error {
@@ -111,7 +112,8 @@ func (s *Server) serveCopy(w http.ResponseWriter, r *http.Request, t store.Torre
 	h.Set("Cache-Control", "public, max-age=31536000, immutable")
 	h.Set("X-Content-Type-Options", "nosniff")
 	rc := http.NewResponseController(w)
-	http.ServeContent(w, r, t.Name, t.CreatedAt, &idleDeadlineReader{ReadSeeker: f, rc: rc})
+	cw := &countingWriter{ResponseWriter: w, n: s.webSeeded.counter(t.InfoHash)}
+	http.ServeContent(cw, r, t.Name, t.CreatedAt, &idleDeadlineReader{ReadSeeker: f, rc: rc})
 	return nil
 }
 

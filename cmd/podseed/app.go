@@ -68,6 +68,10 @@ type App struct {
 	// pieceCache holds the verified pieces of torrents seeded on demand;
 	// nil unless Config.OnDemandSeeding.
 	pieceCache *seed.PieceCache
+	// webSeeded counts the bytes the web package serves from podseed's
+	// copies, per torrent; restored from the newest samples at start and
+	// sampled each minute (sampler.go).
+	webSeeded web.WebSeedBytes
 	// wake asks the ingest loop to look for pending episodes now.
 	wake chan struct{}
 	// probeSpacing is the least time between two enclosure probes of one
@@ -156,6 +160,9 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 	if err := a.restoreTrackerCompleted(ctx); err != nil {
 		return nil, err
 	}
+	if err := a.restoreWebSeeded(ctx); err != nil {
+		return nil, err
+	}
 	a.wsTracker = seed.NewWSTracker(seed.WSTrackerConfig{
 		Allowed: allowed, OnLeecher: a.joinWebTorrentSwarm, Logger: cfg.Logger.With("component", "wstracker"),
 	})
@@ -193,7 +200,7 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 		return nil, err
 	}
 	pages, err := web.New(catalog{a}, swarm{a.swarms()}, a.tracker, cfg.Logger.With("component", "web"),
-		web.WithAdminToken(cfg.AdminToken))
+		web.WithAdminToken(cfg.AdminToken), web.WithWebSeedBytes(&a.webSeeded))
 	if err != nil {
 		return nil, err
 	}

@@ -87,6 +87,10 @@ var (
 	descComplete = prometheus.NewDesc("podseed_swarm_completed_total", "Completed downloads reported to the built-in tracker since start.", nil, nil)
 	descUploaded = prometheus.NewDesc("podseed_uploaded_bytes_total", "Piece data bytes podseed uploaded to peers since start.", nil, nil)
 	descPeers    = prometheus.NewDesc("podseed_peers_connected", "Peers connected to podseed's torrent client.", nil, nil)
+	// descWebSeeded counts every torrent served since start, restored counts
+	// included (see web.WebSeedBytes), so it only grows within a run.
+	descWebSeeded = prometheus.NewDesc("podseed_web_seed_bytes_total",
+		"Response body bytes podseed served over HTTP from its own copies (web seed and /episodes/{id}), cumulative over restarts.", nil, nil)
 
 	descTrackerAnnounces = prometheus.NewDesc("podseed_tracker_announces_total", "Announces the built-in tracker answered since start, by transport (http, udp).", []string{"transport"}, nil)
 	descTrackerScrapes   = prometheus.NewDesc("podseed_tracker_scrapes_total", "Scrapes the built-in tracker answered since start, by transport (http, udp).", []string{"transport"}, nil)
@@ -94,7 +98,7 @@ var (
 )
 
 func (c swarmCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descTorrents, descSeeders, descLeechers, descComplete, descUploaded, descPeers,
+	for _, d := range []*prometheus.Desc{descTorrents, descSeeders, descLeechers, descComplete, descUploaded, descPeers, descWebSeeded,
 		descTrackerAnnounces, descTrackerScrapes, descTrackerFailures} {
 		ch <- d
 	}
@@ -118,6 +122,7 @@ func (c swarmCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descComplete, prometheus.CounterValue, float64(completed))
 	ch <- prometheus.MustNewConstMetric(descUploaded, prometheus.CounterValue, float64(uploaded))
 	ch <- prometheus.MustNewConstMetric(descPeers, prometheus.GaugeValue, float64(peers))
+	ch <- prometheus.MustNewConstMetric(descWebSeeded, prometheus.CounterValue, float64(c.a.webSeeded.Total()))
 
 	ts := c.a.tracker.Stats()
 	ch <- prometheus.MustNewConstMetric(descTrackerAnnounces, prometheus.CounterValue, float64(ts.HTTPAnnounces), "http")

@@ -142,6 +142,22 @@ func TestMetricsFamilies(t *testing.T) {
 		t.Errorf("HTTP scrape: got %+v, want one torrent with complete 2, incomplete 1, downloaded 1", scrape.Files)
 	}
 
+	// podseed serves 1000 bytes of its copy as a web seed (a HEAD counts
+	// none); the count is complete once the handler returned.
+	tor, err := app.Store().FindTorrentByInfoHash(ctx, ihHex)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if part := httpGetRange(t, app.URLs().WebSeed(ihHex, tor.Name), "bytes=0-999"); len(part) != 1000 {
+		t.Fatalf("web seed range: got %d bytes, want 1000", len(part))
+	}
+	if head, err := http.Head(app.URLs().WebSeed(ihHex, tor.Name)); err != nil || head.StatusCode != http.StatusOK {
+		t.Fatalf("web seed HEAD: %v, %v", head, err)
+	} else {
+		head.Body.Close()
+	}
+	waitFor(t, 10*time.Second, "the web seed count", func() bool { return app.webSeeded.Total() >= 1000 })
+
 	resp, err := http.Get(app.URLs().Base + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -173,6 +189,7 @@ func TestMetricsFamilies(t *testing.T) {
 		// only announced.
 		"podseed_uploaded_bytes_total": {counter, map[string]func(float64) bool{"": metricsEq(0)}},
 		"podseed_peers_connected":      {gauge, map[string]func(float64) bool{"": anyValue}},
+		"podseed_web_seed_bytes_total": {counter, map[string]func(float64) bool{"": metricsEq(1000)}},
 		// Two announces of ours plus podseed's own over HTTP; five of
 		// ours plus podseed's over UDP.
 		"podseed_tracker_announces_total": {counter, map[string]func(float64) bool{

@@ -18,8 +18,10 @@ const (
 )
 
 // swarmSnapshot reads, for every torrent podseed seeds, the tracker's
-// seeders/leechers/completed and the client's connected peers, bytes
-// uploaded and piece availability, stamped at. Bytes podseed's client
+// seeders/leechers/completed, the client's connected peers, bytes
+// uploaded and piece availability, and the bytes podseed served over HTTP
+// from its copy (a.webSeeded, cumulative over restarts), stamped at. Bytes
+// podseed's client
 // fetched from web seeds are not sampled: it seeds from its own copy and
 // uses no web seeds, so they are always 0 (seed.TorrentStats.WebSeedBytes).
 func (a *App) swarmSnapshot(at time.Time) []store.SwarmSample {
@@ -27,7 +29,8 @@ func (a *App) swarmSnapshot(at time.Time) []store.SwarmSample {
 	a.seeding.Range(func(k, _ any) bool {
 		ih := k.(string)
 		c := a.swarms().Scrape(ih)
-		s := store.SwarmSample{InfoHash: ih, At: at, Seeders: c.Seeders, Leechers: c.Leechers, Completed: c.Completed}
+		s := store.SwarmSample{InfoHash: ih, At: at, Seeders: c.Seeders, Leechers: c.Leechers, Completed: c.Completed,
+			BytesWebSeeded: a.webSeeded.Bytes(ih)}
 		if st, ok := a.client.Stats(ih); ok {
 			s.Peers, s.BytesUploaded, s.Availability = st.ActivePeers, st.BytesUploaded, st.Availability
 		}
@@ -100,5 +103,22 @@ func (a *App) restoreTrackerCompleted(ctx context.Context) error {
 	}
 	a.tracker.RestoreCompleted(restored)
 	a.log.Debug("restored tracker completed counts", "torrents", len(restored))
+	return nil
+}
+
+// restoreWebSeeded resumes the web seed byte counts from each torrent's
+// newest swarm sample, so they stay cumulative across restarts; call it
+// before serving. A crash loses what was served since the last sample (up
+// to sampleEvery).
+func (a *App) restoreWebSeeded(ctx context.Context) error {
+	latest, err := a.store.LatestSwarmSamples(ctx)
+	if err != nil {
+		return fmt.Errorf("restore web seed byte counts: %w", err)
+	}
+	counts := make(map[string]int64, len(latest))
+	for ih, sm := range latest {
+		counts[ih] = sm.BytesWebSeeded
+	}
+	a.webSeeded.Restore(counts)
 	return nil
 }

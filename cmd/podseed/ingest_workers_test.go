@@ -12,8 +12,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/alecthomas/kong"
 )
 
 // TestIngestWorkersCapDownloads: with --ingest-workers=N, at most N
@@ -66,7 +64,7 @@ func TestIngestWorkersCapDownloads(t *testing.T) {
 	defer srv.Close()
 
 	var c cli
-	parser, err := kong.New(&c, kong.Name("podseed"))
+	parser, err := newParser(&c)
 	if err != nil {
 		t.Fatal(err)
 	}

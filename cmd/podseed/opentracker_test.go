@@ -38,7 +38,7 @@ func TestOpenTracker(t *testing.T) {
 				t.Setenv("PODSEED_OPEN_TRACKER", tt.env)
 			}
 			var c cli
-			parser, err := kong.New(&c, kong.Exit(func(int) { t.Fatal("kong exited") }))
+			parser, err := newParser(&c, kong.Exit(func(int) { t.Fatal("kong exited") }))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -121,6 +121,9 @@ type apiTorrent struct {
 	// podseed seeds it): still published, served by the web seed and
 	// other peers.
 	EvictedAt *time.Time `json:"evicted_at"`
+	// OnDemand: evicted, but podseed seeds it on demand from the origin
+	// (--on-demand-seeding).
+	OnDemand bool `json:"on_demand"`
 }
 
 type apiSampleList struct {
@@ -282,6 +285,7 @@ func (s *Server) handleAPIEpisode(w http.ResponseWriter, r *http.Request) {
 			WebSeedDeadAt: apiTime(t.WebSeedDeadAt), WebSeedDeadReason: t.WebSeedDeadReason, ProbedAt: apiTime(t.ProbedAt),
 			WebSeed:   s.webSeedOf(ctx, e, t),
 			EvictedAt: apiTime(s.evictedAt(ctx, t.InfoHash)),
+			OnDemand:  s.seededOnDemand(ctx, t.InfoHash),
 		}
 		if n := len(samples); n > 0 {
 			at.BytesUploaded, at.BytesUploadedAt = samples[n-1].BytesUploaded, apiTime(samples[n-1].At)

@@ -106,6 +106,7 @@ type (
 		WebSeedDeadReason string     `json:"web_seed_dead_reason"`
 		ProbedAt          *time.Time `json:"probed_at"`
 		EvictedAt         *time.Time `json:"evicted_at"`
+		OnDemand          bool       `json:"on_demand"`
 	}
 	apiSampleList struct {
 		InfoHash string      `json:"infohash"`

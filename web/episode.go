@@ -84,6 +84,9 @@ type episodeTorrent struct {
 	// Evicted is when retention deleted podseed's copy ("" while podseed
 	// seeds it): still published, served by the web seed and other peers.
 	Evicted string
+	// OnDemand: the copy was evicted but podseed seeds the torrent on
+	// demand from its origin (OnDemandSeeding).
+	OnDemand bool
 }
 
 // bittorrentBytes estimates the bytes downloaded over BitTorrent instead of
@@ -187,6 +190,9 @@ func (s *Server) newEpisodeTorrent(ctx context.Context, urls URLs, t store.Torre
 		Peers:         newEpisodePeers(s.catalog.Peers(ctx, t.InfoHash), s.fullPeerAddrs),
 		FullPeerAddrs: s.fullPeerAddrs,
 		Evicted:       formatTime(s.evictedAt(ctx, t.InfoHash)),
+	}
+	if et.Evicted != "" {
+		et.OnDemand = s.seededOnDemand(ctx, t.InfoHash)
 	}
 	if t.PieceLength > 0 {
 		et.Pieces = (t.Size + t.PieceLength - 1) / t.PieceLength

@@ -66,6 +66,8 @@ type feedEpisode struct {
 	ReplaceReason string
 	// Evicted: retention deleted podseed's copy; still published.
 	Evicted bool
+	// OnDemand: evicted, but seeded by podseed on demand from the origin.
+	OnDemand bool
 }
 
 // episodeTitle is what pages call an episode: its title, else its GUID
@@ -142,6 +144,7 @@ func (s *Server) serveFeedPage(w http.ResponseWriter, r *http.Request, file stri
 				pe.EnclosureDead = !t.WebSeedDeadAt.IsZero()
 			}
 			pe.Evicted = !s.evictedAt(ctx, e.InfoHash).IsZero()
+			pe.OnDemand = pe.Evicted && s.seededOnDemand(ctx, e.InfoHash)
 			samples, err := s.catalog.ListSwarmSamples(ctx, e.InfoHash, from)
 			if err != nil {
 				s.writeError(w, r, err)

@@ -15,6 +15,25 @@ type Evictions interface {
 	TorrentEvictedAt(ctx context.Context, infoHash string) time.Time
 }
 
+// OnDemandSeeding is implemented by a Catalog that can seed evicted
+// torrents without a local copy (--on-demand-seeding): pieces are fetched
+// from the origin with Range requests when a peer asks, verified against the
+// piece hashes, and cached.
+type OnDemandSeeding interface {
+	// TorrentSeededOnDemand reports whether podseed seeds the torrent with
+	// a hex infohash on demand from its origin now.
+	TorrentSeededOnDemand(ctx context.Context, infoHash string) bool
+}
+
+// seededOnDemand asks the catalog, if it seeds on demand, whether it seeds
+// the torrent that way now; false otherwise.
+func (s *Server) seededOnDemand(ctx context.Context, infoHash string) bool {
+	if od, ok := s.catalog.(OnDemandSeeding); ok {
+		return od.TorrentSeededOnDemand(ctx, infoHash)
+	}
+	return false
+}
+
 // evictedAt asks the catalog, if it knows evictions, when a torrent was
 // evicted; the zero time otherwise.
 func (s *Server) evictedAt(ctx context.Context, infoHash string) time.Time {

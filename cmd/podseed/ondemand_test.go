@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -125,8 +127,10 @@ func TestRetentionSeedsEvictedOnDemand(t *testing.T) {
 		t.Fatal(err)
 	}
 	byGUID := map[string]store.Torrent{}
+	episodeIDs := map[string]int64{}
 	for _, et := range ets {
 		byGUID[et.Episode.GUID] = et.Torrent
+		episodeIDs[et.Episode.GUID] = et.Episode.ID
 	}
 	if len(byGUID) != 3 || byGUID["old"].WebSeedWithheld == "" || byGUID["mid"].WebSeedWithheld != "" {
 		t.Fatalf("ingest: got %d torrents (old withheld %q, mid withheld %q); want 3, old withheld, mid not",
@@ -157,6 +161,32 @@ func TestRetentionSeedsEvictedOnDemand(t *testing.T) {
 			}
 			if at, err := a.Store().FindTorrentEviction(ctx, tor.InfoHash); err != nil || at.IsZero() != !tc.evicted {
 				t.Errorf("%s: evicted at %v (%v), want evicted %v", tc.guid, at, err, tc.evicted)
+			}
+			// The pages and the API say how podseed seeds it.
+			id := episodeIDs[tc.guid]
+			page := httpBody(t, a, fmt.Sprintf("/episodes/%d", id))
+			if got := bytes.Contains(page, []byte("seeded by podseed on demand from the origin")); got != tc.fromOnDemand {
+				t.Errorf("%s: episode page says seeded on demand %v, want %v", tc.guid, got, tc.fromOnDemand)
+			}
+			if got := bytes.Contains(page, []byte("not seeded by podseed (evicted")); got != (tc.evicted && !tc.fromOnDemand) {
+				t.Errorf("%s: episode page says not seeded %v, want %v", tc.guid, got, tc.evicted && !tc.fromOnDemand)
+			}
+			var api struct {
+				Torrent struct {
+					OnDemand bool `json:"on_demand"`
+				} `json:"torrent"`
+			}
+			if err := json.Unmarshal(httpBody(t, a, fmt.Sprintf("/api/v1/episodes/%d", id)), &api); err != nil {
+				t.Fatal(err)
+			}
+			if api.Torrent.OnDemand != tc.fromOnDemand {
+				t.Errorf("%s: API on_demand %v, want %v", tc.guid, api.Torrent.OnDemand, tc.fromOnDemand)
+			}
+			feedPage := httpBody(t, a, fmt.Sprintf("/feeds/%d", f.ID))
+			_, row, _ := bytes.Cut(feedPage, []byte(fmt.Sprintf(`href="%s"`, a.URLs().EpisodePage(id))))
+			row, _, _ = bytes.Cut(row, []byte("</tr>"))
+			if got := bytes.Contains(row, []byte("(evicted, seeded on demand)")); got != tc.fromOnDemand {
+				t.Errorf("%s: feed page row says seeded on demand %v, want %v", tc.guid, got, tc.fromOnDemand)
 			}
 		}
 	}

@@ -149,3 +149,10 @@ func (c catalog) TorrentEvictedAt(ctx context.Context, infoHash string) time.Tim
 	}
 	return at
 }
+
+// TorrentSeededOnDemand says whether podseed seeds an evicted torrent on
+// demand from its origin now (web's OnDemandSeeding).
+func (c catalog) TorrentSeededOnDemand(_ context.Context, infoHash string) bool {
+	_, ok := c.a.onDemand.Load(infoHash)
+	return ok
+}

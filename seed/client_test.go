@@ -32,16 +32,13 @@ type clientAria2cResult struct {
 	peers []PeerInfo
 }
 
-// clientAria2cDownload downloads fx's torrent with aria2c into a fresh
-// directory. DHT, local peer discovery and PEX are off, so aria2c's only
-// peer source is the loopback tracker.
-func clientAria2cDownload(t *testing.T, fx btSeedFixture, timeout time.Duration) clientAria2cResult {
-	t.Helper()
-	aria2c := btRequireBinary(t, "aria2c")
-	dir := t.TempDir()
-	ctx, cancel := context.WithTimeout(t.Context(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, aria2c,
+// clientAria2cCommand returns aria2c (the binary at path aria2c) set to
+// download torrentPath into dir and exit once it is complete: no config
+// file, DHT, local peer discovery and PEX off (so its only peer source is
+// the torrent's tracker), no seeding after completion, and giving up
+// after 30 s at zero download speed. The command is killed when ctx ends.
+func clientAria2cCommand(ctx context.Context, aria2c, dir, torrentPath string) *exec.Cmd {
+	return exec.CommandContext(ctx, aria2c,
 		"--no-conf",
 		"--enable-dht=false",
 		"--enable-dht6=false",
@@ -52,8 +49,20 @@ func clientAria2cDownload(t *testing.T, fx btSeedFixture, timeout time.Duration)
 		"--summary-interval=0",
 		"--console-log-level=warn",
 		"--dir="+dir,
-		fx.torrentPath,
+		torrentPath,
 	)
+}
+
+// clientAria2cDownload downloads fx's torrent with aria2c into a fresh
+// directory. DHT, local peer discovery and PEX are off, so aria2c's only
+// peer source is the loopback tracker.
+func clientAria2cDownload(t *testing.T, fx btSeedFixture, timeout time.Duration) clientAria2cResult {
+	t.Helper()
+	aria2c := btRequireBinary(t, "aria2c")
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(t.Context(), timeout)
+	defer cancel()
+	cmd := clientAria2cCommand(ctx, aria2c, dir, fx.torrentPath)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()

@@ -10,7 +10,6 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -183,19 +182,7 @@ func TestTrackerClientsAria2cHTTP(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, aria2c,
-		"--no-conf",
-		"--enable-dht=false",
-		"--enable-dht6=false",
-		"--bt-enable-lpd=false",
-		"--enable-peer-exchange=false",
-		"--seed-time=0",
-		"--bt-stop-timeout=30",
-		"--summary-interval=0",
-		"--console-log-level=warn",
-		"--dir="+dir,
-		fx.torrentPath,
-	)
+	cmd := clientAria2cCommand(ctx, aria2c, dir, fx.torrentPath)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {

@@ -124,31 +124,36 @@ func readyEpisodes(t *testing.T, s *store.Store, feedID int64) []store.Episode {
 	return ready
 }
 
-// TestEndToEnd runs the main job on a real feed over loopback: one poll
-// torrentifies every enclosure, the republished feeds are right, real
-// clients download from podseed's seeder with the origin down and from the
-// web seed with podseed down, and a restart neither refetches nor loses
-// anything.
-func TestEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end test skipped in -short mode")
-	}
+// feedApp is podseed running on one feed, as startFeedApp leaves it.
+type feedApp struct {
+	origin  *testOrigin // serves the feed and its enclosures
+	dataDir string      // podseed's data directory, for a restart on it
+	app     *runningApp
+	feed    store.Feed
+	eps     []store.Episode // the feed's episodes, every one ready
+}
+
+// startFeedApp serves testdata/megaphone-3-items.xml from a loopback
+// origin with one generated enclosure per item, of the given sizes in
+// bytes in document order; starts podseed on a fresh data directory with
+// that feed; and waits until every episode is torrentified (3 min at most)
+// and its torrent is seeded complete (1 min at most each).
+func startFeedApp(t *testing.T, sizes []int64) feedApp {
+	t.Helper()
 	feedTemplate, err := os.ReadFile("testdata/megaphone-3-items.xml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	origin := newTestOrigin(t, feedTemplate, e2eSizes)
+	origin := newTestOrigin(t, feedTemplate, sizes)
 	feedURL := origin.URL("/feed.xml")
 	dataDir := t.TempDir()
-	ctx := context.Background()
-
 	app := startApp(t, dataDir, "127.0.0.1:0", feedURL)
-	f, err := app.Store().FindFeedByURL(ctx, feedURL)
+	f, err := app.Store().FindFeedByURL(context.Background(), feedURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 3*time.Minute, "every episode to be torrentified", func() bool {
-		return len(readyEpisodes(t, app.Store(), f.ID)) == len(e2eSizes)
+		return len(readyEpisodes(t, app.Store(), f.ID)) == len(sizes)
 	})
 	eps := readyEpisodes(t, app.Store(), f.ID)
 	// An episode is ready once its torrent is recorded; seeding starts right after.
@@ -158,6 +163,21 @@ func TestEndToEnd(t *testing.T) {
 			return ok && st.Complete
 		})
 	}
+	return feedApp{origin: origin, dataDir: dataDir, app: app, feed: f, eps: eps}
+}
+
+// TestEndToEnd runs the main job on a real feed over loopback: one poll
+// torrentifies every enclosure, the republished feeds are right, real
+// clients download from podseed's seeder with the origin down and from the
+// web seed with podseed down, and a restart neither refetches nor loses
+// anything.
+func TestEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test skipped in -short mode")
+	}
+	fx := startFeedApp(t, e2eSizes)
+	origin, dataDir, app, f, eps := fx.origin, fx.dataDir, fx.app, fx.feed, fx.eps
+	ctx := context.Background()
 	if got, want := origin.FullGETs(), len(e2eSizes); got != want {
 		t.Errorf("origin served %d whole-enclosure GETs, want %d (each downloaded exactly once)", got, want)
 	}

@@ -17,6 +17,10 @@ import (
 	"github.com/anacrolix/torrent/bencode"
 )
 
+// samplerSizes are the enclosure sizes in bytes of the restart tests' feed:
+// small, since they test counts, not transfers.
+var samplerSizes = []int64{300<<10 + 7, 200 << 10, 100<<10 + 1}
+
 // TestTrackerCompletedSurvivesRestart downloads an episode with aria2c
 // through podseed's tracker, then restarts podseed on the same data
 // directory: BEP 48 scrape, the JSON API and the next swarm sample still
@@ -27,29 +31,10 @@ func TestTrackerCompletedSurvivesRestart(t *testing.T) {
 		t.Skip("restart test skipped in -short mode")
 	}
 	mustHaveBinary(t, "aria2c")
-	feedTemplate, err := os.ReadFile("testdata/megaphone-3-items.xml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sizes := []int64{300<<10 + 7, 200 << 10, 100<<10 + 1}
-	origin := newTestOrigin(t, feedTemplate, sizes)
-	feedURL := origin.URL("/feed.xml")
-	dataDir := t.TempDir()
+	fx := startFeedApp(t, samplerSizes)
+	dataDir, app, f := fx.dataDir, fx.app, fx.feed
+	ih := fx.eps[0].InfoHash
 	ctx := context.Background()
-
-	app := startApp(t, dataDir, "127.0.0.1:0", feedURL)
-	f, err := app.Store().FindFeedByURL(ctx, feedURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, 3*time.Minute, "every episode to be torrentified", func() bool {
-		return len(readyEpisodes(t, app.Store(), f.ID)) == len(sizes)
-	})
-	ih := readyEpisodes(t, app.Store(), f.ID)[0].InfoHash
-	waitFor(t, time.Minute, "seeding to start", func() bool {
-		st, ok := app.Client().Stats(ih)
-		return ok && st.Complete
-	})
 	torrentPath := filepath.Join(t.TempDir(), ih+".torrent")
 	if err := os.WriteFile(torrentPath, httpGet(t, app.URLs().Torrent(ih)), 0o644); err != nil {
 		t.Fatal(err)
@@ -152,25 +137,10 @@ func TestWebSeededSurvivesRestart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("restart test skipped in -short mode")
 	}
-	feedTemplate, err := os.ReadFile("testdata/megaphone-3-items.xml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sizes := []int64{300<<10 + 7, 200 << 10, 100<<10 + 1}
-	origin := newTestOrigin(t, feedTemplate, sizes)
-	feedURL := origin.URL("/feed.xml")
-	dataDir := t.TempDir()
+	fx := startFeedApp(t, samplerSizes)
+	dataDir, app := fx.dataDir, fx.app
+	ih := fx.eps[0].InfoHash
 	ctx := context.Background()
-
-	app := startApp(t, dataDir, "127.0.0.1:0", feedURL)
-	f, err := app.Store().FindFeedByURL(ctx, feedURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, 3*time.Minute, "every episode to be torrentified", func() bool {
-		return len(readyEpisodes(t, app.Store(), f.ID)) == len(sizes)
-	})
-	ih := readyEpisodes(t, app.Store(), f.ID)[0].InfoHash
 	tor, err := app.Store().FindTorrentByInfoHash(ctx, ih)
 	if err != nil {
 		t.Fatal(err)

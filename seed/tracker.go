@@ -43,6 +43,24 @@ type TrackerConfig struct {
 	// without the Tracker's lock held. nil allows every torrent (an open
 	// tracker).
 	Allowed func(infoHash [20]byte) bool
+	// SelfPeerID and SelfSeeds describe the BitTorrent client of the
+	// tracker's own process (podseed's seeder): SelfPeerID is its peer ID
+	// (BEP 3) and SelfSeeds reports whether it has the whole torrent of a
+	// v1 infohash. With SelfSeeds set, the first announce carrying
+	// SelfPeerID (HTTP or UDP, any torrent, any event but "stopped") tells
+	// the tracker where that client is reached: the announce's source
+	// address with its port parameter, one per address family, updated by
+	// each later such announce. From then on every swarm it seeds lists it
+	// as a seeder at that address (announce replies, scrapes,
+	// SwarmCounts) without waiting for its own announce of that torrent,
+	// which after a restart with thousands of torrents can come minutes
+	// late (anacrolix sends at most two at a time per tracker URL). Its
+	// own announces still refresh or remove the entry as for any peer.
+	// SelfSeeds is called with the tracker's lock held: it must be quick
+	// and must not call the Tracker. nil leaves the tracker unaware of its
+	// own process.
+	SelfPeerID [20]byte
+	SelfSeeds  func(infoHash [20]byte) bool
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Logger receives a debug record per announce and rejected request; nil
@@ -75,6 +93,9 @@ type Tracker struct {
 	logger     *slog.Logger
 	// udpSecret keys the HMAC that makes BEP 15 connection IDs.
 	udpSecret [32]byte
+	// selfID and selfSeeds are TrackerConfig.SelfPeerID and SelfSeeds.
+	selfID    [20]byte
+	selfSeeds func([20]byte) bool
 
 	// counters are the cumulative request counts that Stats reports.
 	counters trackerCounters
@@ -82,6 +103,9 @@ type Tracker struct {
 	mu        sync.Mutex
 	swarms    map[[20]byte]*trackerSwarm
 	nextSweep time.Time // when to sweep every swarm, not only the one announced to
+	// selfAddr is where the own client was last seen announcing from,
+	// [0] over IPv4 and [1] over IPv6; invalid until it has announced.
+	selfAddr [2]netip.AddrPort
 }
 
 // SwarmCounts is a torrent's swarm as the tracker sees it.
@@ -138,6 +162,8 @@ func NewTracker(cfg TrackerConfig) *Tracker {
 		allowed:    cfg.Allowed,
 		now:        cfg.Now,
 		logger:     cfg.Logger,
+		selfID:     cfg.SelfPeerID,
+		selfSeeds:  cfg.SelfSeeds,
 		swarms:     make(map[[20]byte]*trackerSwarm),
 	}
 	if t.interval <= 0 {
@@ -325,6 +351,10 @@ func (t *Tracker) announceSwarm(req trackerAnnounceRequest, keep func(netip.Addr
 		s.stop(key, seeder)
 	} else {
 		s.update(key, req.addr, seeder, req.event == trackerEventCompleted, now.Add(2*t.interval))
+		if t.selfSeeds != nil && req.peerID == t.selfID {
+			t.selfAddr[trackerFamily(req.addr.Addr())] = req.addr
+		}
+		t.addSelfLocked(req.infoHash, s, now)
 		for _, p := range s.pick(key, req.addr, seeder, req.numWant, keep) {
 			peers = append(peers, *p)
 		}
@@ -549,18 +579,66 @@ func (t *Tracker) Scrape(infoHash string) SwarmCounts {
 	return t.countsLocked(ih, now)
 }
 
-// countsLocked sweeps and counts one swarm.
+// countsLocked sweeps and counts one swarm, the own client included
+// (addSelfLocked).
 func (t *Tracker) countsLocked(ih [20]byte, now time.Time) SwarmCounts {
 	s := t.swarms[ih]
-	if s == nil {
+	if s != nil {
+		s.sweep(now)
+	}
+	if s = t.addSelfLocked(ih, s, now); s == nil {
 		return SwarmCounts{}
 	}
-	s.sweep(now)
 	c := s.counts()
 	if s.empty() {
 		delete(t.swarms, ih)
 	}
 	return c
+}
+
+// trackerFamily indexes Tracker.selfAddr: 0 for IPv4, 1 for IPv6.
+func trackerFamily(a netip.Addr) int {
+	if a.Is6() {
+		return 1
+	}
+	return 0
+}
+
+// addSelfLocked lists the own client (TrackerConfig.SelfSeeds) as a seeder
+// of swarm s of ih at each address it has announced from, unless s has it
+// already under that family (its own announces then decide), and returns
+// s, created when it was nil and the own client seeds ih. The entry
+// expires like an announce's, two intervals from now; the client's own
+// announces renew it, and once expired the next request that touches the
+// swarm adds it again if the client still seeds ih.
+func (t *Tracker) addSelfLocked(ih [20]byte, s *trackerSwarm, now time.Time) *trackerSwarm {
+	if t.selfSeeds == nil {
+		return s
+	}
+	checked := false
+	for fam, addr := range t.selfAddr {
+		if !addr.IsValid() {
+			continue
+		}
+		key := trackerPeerKey{id: t.selfID, ip6: fam == 1}
+		if s != nil {
+			if _, ok := s.peers[key]; ok {
+				continue
+			}
+		}
+		if !checked {
+			if !t.selfSeeds(ih) {
+				return s
+			}
+			checked = true
+		}
+		if s == nil {
+			s = newTrackerSwarm()
+			t.swarms[ih] = s
+		}
+		s.update(key, addr, true, false, now.Add(2*t.interval))
+	}
+	return s
 }
 
 // writeFailure replies to a refused request with a BEP 3 "failure reason"

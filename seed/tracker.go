@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -61,6 +62,14 @@ type TrackerConfig struct {
 	// own process.
 	SelfPeerID [20]byte
 	SelfSeeds  func(infoHash [20]byte) bool
+	// SelfHost reports whether an address is one of this host's. Only an
+	// announce with SelfPeerID from such an address tells the tracker
+	// where its own client is: peer IDs are not secret (every peer sees
+	// one in the handshake, BEP 3), and a remote peer announcing with
+	// podseed's would otherwise be listed as podseed in every swarm. nil
+	// means loopback or an address of one of the host's network interfaces
+	// (net.InterfaceAddrs, read again at most once a minute).
+	SelfHost func(addr netip.Addr) bool
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Logger receives a debug record per announce and rejected request; nil
@@ -96,6 +105,12 @@ type Tracker struct {
 	// selfID and selfSeeds are TrackerConfig.SelfPeerID and SelfSeeds.
 	selfID    [20]byte
 	selfSeeds func([20]byte) bool
+	selfHost  func(netip.Addr) bool
+	// hostAddrs caches the interface addresses for the default selfHost,
+	// under hostMu (not mu: listing them is a system call).
+	hostMu      sync.Mutex
+	hostAddrs   map[netip.Addr]bool
+	hostAddrsAt time.Time
 
 	// counters are the cumulative request counts that Stats reports.
 	counters trackerCounters
@@ -164,6 +179,7 @@ func NewTracker(cfg TrackerConfig) *Tracker {
 		logger:     cfg.Logger,
 		selfID:     cfg.SelfPeerID,
 		selfSeeds:  cfg.SelfSeeds,
+		selfHost:   cfg.SelfHost,
 		swarms:     make(map[[20]byte]*trackerSwarm),
 	}
 	if t.interval <= 0 {
@@ -336,6 +352,8 @@ func (t *Tracker) announceSwarm(req trackerAnnounceRequest, keep func(netip.Addr
 	now := t.now()
 	key := trackerPeerKey{id: req.peerID, ip6: req.addr.Addr().Is6()}
 	seeder := req.left == 0
+	// The own client announcing from this host: where to list it.
+	self := t.selfSeeds != nil && req.peerID == t.selfID && t.isSelfHost(req.addr.Addr(), now)
 
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -351,7 +369,7 @@ func (t *Tracker) announceSwarm(req trackerAnnounceRequest, keep func(netip.Addr
 		s.stop(key, seeder)
 	} else {
 		s.update(key, req.addr, seeder, req.event == trackerEventCompleted, now.Add(2*t.interval))
-		if t.selfSeeds != nil && req.peerID == t.selfID {
+		if self {
 			t.selfAddr[trackerFamily(req.addr.Addr())] = req.addr
 		}
 		t.addSelfLocked(req.infoHash, s, now)
@@ -594,6 +612,36 @@ func (t *Tracker) countsLocked(ih [20]byte, now time.Time) SwarmCounts {
 		delete(t.swarms, ih)
 	}
 	return c
+}
+
+// isSelfHost is TrackerConfig.SelfHost, by default loopback or an address
+// of the host's interfaces (cached for a minute; an error listing them
+// leaves loopback only).
+func (t *Tracker) isSelfHost(a netip.Addr, now time.Time) bool {
+	a = a.Unmap()
+	if t.selfHost != nil {
+		return t.selfHost(a)
+	}
+	if a.IsLoopback() {
+		return true
+	}
+	t.hostMu.Lock()
+	defer t.hostMu.Unlock()
+	if t.hostAddrs == nil || now.Sub(t.hostAddrsAt) > time.Minute {
+		t.hostAddrs, t.hostAddrsAt = map[netip.Addr]bool{}, now
+		addrs, err := net.InterfaceAddrs()
+		if err != nil {
+			t.logger.Warn("tracker: list interface addresses", "err", err)
+		}
+		for _, ia := range addrs {
+			if n, ok := ia.(*net.IPNet); ok {
+				if ip, ok := netip.AddrFromSlice(n.IP); ok {
+					t.hostAddrs[ip.Unmap()] = true
+				}
+			}
+		}
+	}
+	return t.hostAddrs[a]
 }
 
 // trackerFamily indexes Tracker.selfAddr: 0 for IPv4, 1 for IPv6.

@@ -45,6 +45,10 @@ func TestTrackerSelfListedBeforeItsAnnounce(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
 	tr := NewTracker(TrackerConfig{
 		Interval: time.Minute, SelfPeerID: self, SelfSeeds: seeds.seeds,
+		// This host's addresses in the test: 192.0.2.9 and 2001:db8::9.
+		SelfHost: func(a netip.Addr) bool {
+			return a == netip.MustParseAddr("192.0.2.9") || a == netip.MustParseAddr("2001:db8::9")
+		},
 		Now: func() time.Time { return now },
 	})
 	leecher := trkAnnounce{ih: trkIH2, peerID: trkPeerID(1), remote: "192.0.2.1:1", left: "5", event: "started"}
@@ -72,6 +76,14 @@ func TestTrackerSelfListedBeforeItsAnnounce(t *testing.T) {
 	f, _ := files[string(trkIH2[:])].(map[string]any)
 	if f["complete"] != int64(1) || f["incomplete"] != int64(1) {
 		t.Errorf("HTTP scrape of trkIH2: got %v, want complete 1, incomplete 1", f)
+	}
+	// A remote peer announcing with the own client's peer ID (peer IDs are
+	// seen in every handshake) does not move where the own client is
+	// listed: only announces from this host do.
+	trkMustAnnounce(t, tr, trkAnnounce{ih: [20]byte{5}, peerID: self, remote: "198.51.100.7:40000", port: 6666, left: "0", event: "started"})
+	reply = trkMustAnnounce(t, tr, trkAnnounce{ih: trkIH2, peerID: trkPeerID(1), remote: "192.0.2.1:1", left: "5"})
+	if got := trkCompactPeers(t, reply["peers"], 6); !slices.Equal(got, []netip.AddrPort{selfAddr}) {
+		t.Errorf("peers after a remote announce with the own peer ID: got %v, want [%v]", got, selfAddr)
 	}
 	// A torrent never announced by anyone counts the own client too.
 	if got, want := tr.Scrape(btHex(ih4)), (SwarmCounts{Seeders: 1}); got != want {

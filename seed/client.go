@@ -199,6 +199,11 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	}, nil
 }
 
+// PeerID returns the 20-byte peer ID (BEP 3) the client sends in its
+// announces and handshakes, the same for every torrent (for
+// TrackerConfig.SelfPeerID).
+func (c *Client) PeerID() [20]byte { return [20]byte(c.cl.PeerID()) }
+
 // clientUploadBurst is the upload limiter's burst for a limit in bytes/s: one
 // second's worth, at least 256 KiB (anacrolix panics when a peer's request,
 // up to 128 KiB, exceeds the burst) and at most the per-connection request

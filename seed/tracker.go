@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -43,6 +44,32 @@ type TrackerConfig struct {
 	// without the Tracker's lock held. nil allows every torrent (an open
 	// tracker).
 	Allowed func(infoHash [20]byte) bool
+	// SelfPeerID and SelfSeeds describe the BitTorrent client of the
+	// tracker's own process (podseed's seeder): SelfPeerID is its peer ID
+	// (BEP 3) and SelfSeeds reports whether it has the whole torrent of a
+	// v1 infohash. With SelfSeeds set, the first announce carrying
+	// SelfPeerID (HTTP or UDP, any torrent, any event but "stopped") tells
+	// the tracker where that client is reached: the announce's source
+	// address with its port parameter, one per address family, updated by
+	// each later such announce. From then on every swarm it seeds lists it
+	// as a seeder at that address (announce replies, scrapes,
+	// SwarmCounts) without waiting for its own announce of that torrent,
+	// which after a restart with thousands of torrents can come minutes
+	// late (anacrolix sends at most two at a time per tracker URL). Its
+	// own announces still refresh or remove the entry as for any peer.
+	// SelfSeeds is called with the tracker's lock held: it must be quick
+	// and must not call the Tracker. nil leaves the tracker unaware of its
+	// own process.
+	SelfPeerID [20]byte
+	SelfSeeds  func(infoHash [20]byte) bool
+	// SelfHost reports whether an address is one of this host's. Only an
+	// announce with SelfPeerID from such an address tells the tracker
+	// where its own client is: peer IDs are not secret (every peer sees
+	// one in the handshake, BEP 3), and a remote peer announcing with
+	// podseed's would otherwise be listed as podseed in every swarm. nil
+	// means loopback or an address of one of the host's network interfaces
+	// (net.InterfaceAddrs, read again at most once a minute).
+	SelfHost func(addr netip.Addr) bool
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Logger receives a debug record per announce and rejected request; nil
@@ -75,6 +102,15 @@ type Tracker struct {
 	logger     *slog.Logger
 	// udpSecret keys the HMAC that makes BEP 15 connection IDs.
 	udpSecret [32]byte
+	// selfID and selfSeeds are TrackerConfig.SelfPeerID and SelfSeeds.
+	selfID    [20]byte
+	selfSeeds func([20]byte) bool
+	selfHost  func(netip.Addr) bool
+	// hostAddrs caches the interface addresses for the default selfHost,
+	// under hostMu (not mu: listing them is a system call).
+	hostMu      sync.Mutex
+	hostAddrs   map[netip.Addr]bool
+	hostAddrsAt time.Time
 
 	// counters are the cumulative request counts that Stats reports.
 	counters trackerCounters
@@ -82,6 +118,9 @@ type Tracker struct {
 	mu        sync.Mutex
 	swarms    map[[20]byte]*trackerSwarm
 	nextSweep time.Time // when to sweep every swarm, not only the one announced to
+	// selfAddr is where the own client was last seen announcing from,
+	// [0] over IPv4 and [1] over IPv6; invalid until it has announced.
+	selfAddr [2]netip.AddrPort
 }
 
 // SwarmCounts is a torrent's swarm as the tracker sees it.
@@ -138,6 +177,9 @@ func NewTracker(cfg TrackerConfig) *Tracker {
 		allowed:    cfg.Allowed,
 		now:        cfg.Now,
 		logger:     cfg.Logger,
+		selfID:     cfg.SelfPeerID,
+		selfSeeds:  cfg.SelfSeeds,
+		selfHost:   cfg.SelfHost,
 		swarms:     make(map[[20]byte]*trackerSwarm),
 	}
 	if t.interval <= 0 {
@@ -310,6 +352,8 @@ func (t *Tracker) announceSwarm(req trackerAnnounceRequest, keep func(netip.Addr
 	now := t.now()
 	key := trackerPeerKey{id: req.peerID, ip6: req.addr.Addr().Is6()}
 	seeder := req.left == 0
+	// The own client announcing from this host: where to list it.
+	self := t.selfSeeds != nil && req.peerID == t.selfID && t.isSelfHost(req.addr.Addr(), now)
 
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -325,6 +369,10 @@ func (t *Tracker) announceSwarm(req trackerAnnounceRequest, keep func(netip.Addr
 		s.stop(key, seeder)
 	} else {
 		s.update(key, req.addr, seeder, req.event == trackerEventCompleted, now.Add(2*t.interval))
+		if self {
+			t.selfAddr[trackerFamily(req.addr.Addr())] = req.addr
+		}
+		t.addSelfLocked(req.infoHash, s, now)
 		for _, p := range s.pick(key, req.addr, seeder, req.numWant, keep) {
 			peers = append(peers, *p)
 		}
@@ -549,18 +597,96 @@ func (t *Tracker) Scrape(infoHash string) SwarmCounts {
 	return t.countsLocked(ih, now)
 }
 
-// countsLocked sweeps and counts one swarm.
+// countsLocked sweeps and counts one swarm, the own client included
+// (addSelfLocked).
 func (t *Tracker) countsLocked(ih [20]byte, now time.Time) SwarmCounts {
 	s := t.swarms[ih]
-	if s == nil {
+	if s != nil {
+		s.sweep(now)
+	}
+	if s = t.addSelfLocked(ih, s, now); s == nil {
 		return SwarmCounts{}
 	}
-	s.sweep(now)
 	c := s.counts()
 	if s.empty() {
 		delete(t.swarms, ih)
 	}
 	return c
+}
+
+// isSelfHost is TrackerConfig.SelfHost, by default loopback or an address
+// of the host's interfaces (cached for a minute; an error listing them
+// leaves loopback only).
+func (t *Tracker) isSelfHost(a netip.Addr, now time.Time) bool {
+	a = a.Unmap()
+	if t.selfHost != nil {
+		return t.selfHost(a)
+	}
+	if a.IsLoopback() {
+		return true
+	}
+	t.hostMu.Lock()
+	defer t.hostMu.Unlock()
+	if t.hostAddrs == nil || now.Sub(t.hostAddrsAt) > time.Minute {
+		t.hostAddrs, t.hostAddrsAt = map[netip.Addr]bool{}, now
+		addrs, err := net.InterfaceAddrs()
+		if err != nil {
+			t.logger.Warn("tracker: list interface addresses", "err", err)
+		}
+		for _, ia := range addrs {
+			if n, ok := ia.(*net.IPNet); ok {
+				if ip, ok := netip.AddrFromSlice(n.IP); ok {
+					t.hostAddrs[ip.Unmap()] = true
+				}
+			}
+		}
+	}
+	return t.hostAddrs[a]
+}
+
+// trackerFamily indexes Tracker.selfAddr: 0 for IPv4, 1 for IPv6.
+func trackerFamily(a netip.Addr) int {
+	if a.Is6() {
+		return 1
+	}
+	return 0
+}
+
+// addSelfLocked lists the own client (TrackerConfig.SelfSeeds) as a seeder
+// of swarm s of ih at each address it has announced from, unless s has it
+// already under that family (its own announces then decide), and returns
+// s, created when it was nil and the own client seeds ih. The entry
+// expires like an announce's, two intervals from now; the client's own
+// announces renew it, and once expired the next request that touches the
+// swarm adds it again if the client still seeds ih.
+func (t *Tracker) addSelfLocked(ih [20]byte, s *trackerSwarm, now time.Time) *trackerSwarm {
+	if t.selfSeeds == nil {
+		return s
+	}
+	checked := false
+	for fam, addr := range t.selfAddr {
+		if !addr.IsValid() {
+			continue
+		}
+		key := trackerPeerKey{id: t.selfID, ip6: fam == 1}
+		if s != nil {
+			if _, ok := s.peers[key]; ok {
+				continue
+			}
+		}
+		if !checked {
+			if !t.selfSeeds(ih) {
+				return s
+			}
+			checked = true
+		}
+		if s == nil {
+			s = newTrackerSwarm()
+			t.swarms[ih] = s
+		}
+		s.update(key, addr, true, false, now.Add(2*t.interval))
+	}
+	return s
 }
 
 // writeFailure replies to a refused request with a BEP 3 "failure reason"

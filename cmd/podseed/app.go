@@ -156,10 +156,6 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 			return ok
 		}
 	}
-	a.tracker = seed.NewTracker(seed.TrackerConfig{Allowed: allowed})
-	if err := a.restoreTrackerCompleted(ctx); err != nil {
-		return nil, err
-	}
 	if err := a.restoreWebSeeded(ctx); err != nil {
 		return nil, err
 	}
@@ -181,6 +177,20 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 		TotalHalfOpenConns: cfg.HalfOpen,
 	})
 	if err != nil {
+		return nil, err
+	}
+	// The tracker lists podseed's client in every swarm it seeds as soon as
+	// the client has announced once (TrackerConfig.SelfSeeds): after a
+	// restart, leechers need not wait for the client's own announce of
+	// their torrent, which anacrolix sends two at a time per tracker.
+	a.tracker = seed.NewTracker(seed.TrackerConfig{
+		Allowed: allowed, SelfPeerID: a.client.PeerID(),
+		SelfSeeds: func(ih [20]byte) bool {
+			_, ok := a.seeding.Load(fmt.Sprintf("%x", ih))
+			return ok
+		},
+	})
+	if err := a.restoreTrackerCompleted(ctx); err != nil {
 		return nil, err
 	}
 	if cfg.OnDemandSeeding {

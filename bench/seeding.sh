@@ -10,7 +10,9 @@
 # Environment: SEED_SIZE (bytes; quick 64 MiB, full 1 GiB), SEED_ROUNDS,
 # SEED_SCENARIOS (e.g. "aria2c:1 aria2c:4 aria2c:16 libtorrent:1"),
 # SEED_SEEDERS (e.g. "podseed libtorrent qbittorrent aria2c transmission";
-# podseed-classic is podseed with TORRENT_STORAGE_DEFAULT_FILE_IO=classic),
+# podseed-classic is podseed with TORRENT_STORAGE_DEFAULT_FILE_IO=classic,
+# podseed-ondemand podseed seeding the evicted episode on demand from the
+# origin: --on-demand-seeding),
 # SEED_CAP (seconds a run may last; quick 20, full 40).
 source "$(dirname "$0")/lib.sh"
 
@@ -24,7 +26,7 @@ else
 	rounds=${SEED_ROUNDS:-1}
 fi
 read -ra scenarios <<<"${SEED_SCENARIOS:-aria2c:1 aria2c:4 aria2c:16 libtorrent:1}"
-read -ra seeders <<<"${SEED_SEEDERS:-podseed libtorrent qbittorrent aria2c transmission}"
+read -ra seeders <<<"${SEED_SEEDERS:-podseed podseed-ondemand libtorrent qbittorrent aria2c transmission}"
 need_pkgs aria2 python3-libtorrent qbittorrent-nox transmission-daemon transmission-cli curl jq
 [[ ${BENCH_BUILT:-} == 1 ]] || build
 PY=/usr/bin/python3 # Debian's, which has python3-libtorrent
@@ -43,12 +45,16 @@ cat "$src" >/dev/null
 ps_data=$work/podseed-data
 ps_http=$(free_port)
 ps_bt=$(free_port)
-start_podseed() { # env assignments may be given
-	bg "$work/podseed.log" env "$@" "$BENCH_BIN/podseed" --log-level warn --data-dir "$ps_data" serve \
+# start_podseed [DATA_DIR [SERVE_FLAG...]]: env assignments go in PS_ENV.
+start_podseed() {
+	local data=${1:-$ps_data}
+	shift || true
+	bg "$work/podseed.log" env "${PS_ENV[@]}" "$BENCH_BIN/podseed" --log-level warn --data-dir "$data" serve \
 		--listen "127.0.0.1:$ps_http" --bt-port "$ps_bt" --no-dht --udp-tracker off \
-		--allow-private-addresses --poll-interval 24h "http://$origin/feed/file/$(basename "$src").rss"
+		--allow-private-addresses --poll-interval 24h "$@" "http://$origin/feed/file/$(basename "$src").rss"
 	PS_PID=$BG_PID
 }
+PS_ENV=()
 log "seeding: podseed ingests $(human "$size")"
 start_podseed
 ready() { [[ $(curl -sf "http://127.0.0.1:$ps_http/api/v1/feeds/1" | jq -r '.episodes[0].state') == ready ]]; }
@@ -65,6 +71,24 @@ read -r ih2 tname < <("$BENCH_BIN/benchtool" info "$work/podseed.torrent")
 mkdir -p "$work/seed-dir"
 ln -f "$data_path" "$work/seed-dir/$name"
 
+# podseed-ondemand: podseed with a data directory of its own whose episode
+# retention has evicted (--disk-budget 1), seeded with --on-demand-seeding:
+# every piece a leecher asks for is fetched from the origin with a Range
+# request and verified, into the default 64 MiB piece cache. It ingests the
+# episode itself (same bytes, same piece length: same infohash).
+ps_od_data=$work/podseed-ondemand-data
+od_flags=(--disk-budget 1 --on-demand-seeding)
+if [[ " ${seeders[*]} " == *" podseed-ondemand "* ]]; then
+	log "seeding: podseed-ondemand ingests the episode and waits for retention to evict it (runs each minute)"
+	start_podseed "$ps_od_data" "${od_flags[@]}"
+	on_demand() { [[ $(curl -sf "http://127.0.0.1:$ps_http/api/v1/episodes/1" | jq -r '.torrent.on_demand') == true ]]; }
+	wait_until 180 on_demand || die "podseed did not evict the episode into on-demand seeding (see $work/podseed.log)"
+	[[ $(curl -sf "http://127.0.0.1:$ps_http/api/v1/feeds/1" | jq -r '.episodes[0].infohash') == "$ih" ]] ||
+		die "podseed-ondemand made a torrent other than $ih"
+	stop_pid "$PS_PID"
+	[[ -z $(find "$ps_od_data/files" -type f) ]] || die "podseed-ondemand still has episode data in $ps_od_data/files"
+fi
+
 # start_seeder NAME: starts it, sets SEEDER_PID, TORRENT (what leechers
 # load) and SCRAPE (where to see it announced).
 start_seeder() {
@@ -72,7 +96,15 @@ start_seeder() {
 	port=$(free_port)
 	if [[ $s == podseed* ]]; then
 		# podseed-classic: with TORRENT_STORAGE_DEFAULT_FILE_IO=classic (README).
-		if [[ $s == podseed-classic ]]; then start_podseed TORRENT_STORAGE_DEFAULT_FILE_IO=classic; else start_podseed; fi
+		case $s in
+		podseed-classic)
+			PS_ENV=(TORRENT_STORAGE_DEFAULT_FILE_IO=classic)
+			start_podseed
+			PS_ENV=()
+			;;
+		podseed-ondemand) start_podseed "$ps_od_data" "${od_flags[@]}" ;;
+		*) start_podseed ;;
+		esac
 		SEEDER_PID=$PS_PID TORRENT=$work/podseed.torrent
 		SCRAPE=http://127.0.0.1:$ps_http/scrape
 		return

@@ -70,7 +70,7 @@ func (s *Store) queryEpisodeTorrents(ctx context.Context, where string, limit in
 	ets := []EpisodeTorrent{}
 	for rows.Next() {
 		var t Torrent
-		dest, finish := torrentDest(&t)
+		dest, finish := s.torrentDest(&t)
 		e, err := scanEpisode(rows, dest...)
 		if err != nil {
 			return nil, err

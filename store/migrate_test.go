@@ -57,7 +57,9 @@ func TestMigrateFromVersion1(t *testing.T) {
 		t.Fatalf("close: %v", err)
 	}
 
-	s := mustOpenStoreAt(t, path)
+	// The torrent's data path lies in /data/files (0010 records it
+	// relative to the files directory).
+	s := mustOpenStoreFiles(t, path, "/data/files")
 	if got, want := userVersion(t, s.db), latestVersion(t); got != want {
 		t.Errorf("user_version after Open: got %d, want %d", got, want)
 	}
@@ -93,6 +95,33 @@ func TestMigrateFromVersion1(t *testing.T) {
 	}
 }
 
+// openDBAtVersion creates the database at path with the migrations up to
+// version (user_version) and returns it open; the caller closes it.
+func openDBAtVersion(tb testing.TB, path string, version int) *sql.DB {
+	tb.Helper()
+	old := fstest.MapFS{}
+	ms, err := loadMigrations(migrationFS)
+	if err != nil {
+		tb.Fatalf("loadMigrations: %v", err)
+	}
+	for _, m := range ms {
+		if m.version <= version {
+			old["migrations/"+m.name] = &fstest.MapFile{Data: []byte(m.sql)}
+		}
+	}
+	db, err := sql.Open("sqlite", dsn(path))
+	if err != nil {
+		tb.Fatalf("sql.Open: %v", err)
+	}
+	if err := migrate(tb.Context(), db, old); err != nil {
+		tb.Fatalf("migrate to %04d: %v", version, err)
+	}
+	if got := userVersion(tb, db); got != version {
+		tb.Fatalf("user_version: got %d, want %d", got, version)
+	}
+	return db
+}
+
 // TestMigrateWebSeeded creates a database with the migrations before 0009,
 // holding a swarm sample as that version wrote it, and opens it with this
 // Store: the sample reads BytesWebSeeded 0 with its other counts intact,
@@ -100,26 +129,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 func TestMigrateWebSeeded(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "podseed.db")
-	old := fstest.MapFS{}
-	ms, err := loadMigrations(migrationFS)
-	if err != nil {
-		t.Fatalf("loadMigrations: %v", err)
-	}
-	for _, m := range ms {
-		if m.version < 9 {
-			old["migrations/"+m.name] = &fstest.MapFile{Data: []byte(m.sql)}
-		}
-	}
-	db, err := sql.Open("sqlite", dsn(path))
-	if err != nil {
-		t.Fatalf("sql.Open: %v", err)
-	}
-	if err := migrate(ctx, db, old); err != nil {
-		t.Fatalf("migrate to 0008: %v", err)
-	}
-	if got := userVersion(t, db); got != 8 {
-		t.Fatalf("user_version: got %d, want 8", got)
-	}
+	db := openDBAtVersion(t, path, 8)
 	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	hash := hexHash(0xdef)
 	tor := testTorrent(hash, 1)

@@ -43,7 +43,7 @@ const (
 // PlannedEviction is a torrent whose data a RetentionPolicy drops.
 type PlannedEviction struct {
 	InfoHash string // 40 lower-case hex characters
-	DataPath string // absolute path of the data file
+	DataPath string // absolute path of the data file, as Torrent.DataPath
 	Size     int64  // bytes
 	Reason   string // EvictKeepPerFeed or EvictDiskBudget
 }
@@ -97,6 +97,7 @@ func (s *Store) PlanEvictions(ctx context.Context, p RetentionPolicy) (Retention
 		if err := rows.Scan(&r.InfoHash, &r.DataPath, &r.Size, &r.withheld, &r.rank, &r.recency, &r.created); err != nil {
 			return plan, fmt.Errorf("plan evictions: %w", err)
 		}
+		r.DataPath = s.dataPath(r.DataPath)
 		kept = append(kept, r)
 	}
 	if err := rows.Err(); err != nil {
@@ -188,7 +189,7 @@ func wantOneRow(res sql.Result) error {
 // EvictedTorrent is a torrent whose data retention dropped.
 type EvictedTorrent struct {
 	InfoHash  string    // 40 lower-case hex characters
-	DataPath  string    // absolute path the data file had
+	DataPath  string    // absolute path the data file had, as Torrent.DataPath
 	EvictedAt time.Time // UTC
 }
 
@@ -207,6 +208,7 @@ func (s *Store) ListEvictedTorrents(ctx context.Context) ([]EvictedTorrent, erro
 		if err := rows.Scan(&t.InfoHash, &t.DataPath, &at); err != nil {
 			return nil, fmt.Errorf("list evicted torrents: %w", err)
 		}
+		t.DataPath = s.dataPath(t.DataPath)
 		t.EvictedAt = fromNanos(at)
 		ts = append(ts, t)
 	}

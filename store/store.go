@@ -44,14 +44,31 @@ const busyTimeout = 5 * time.Second
 // goroutines, and several Stores (in one or several processes) may use the same
 // database file at once.
 type Store struct {
-	db  *sql.DB
-	now func() time.Time // injectable clock for CreatedAt stamps
+	db       *sql.DB
+	now      func() time.Time // injectable clock for CreatedAt stamps
+	filesDir string           // absolute Options.FilesDir; "" records data paths as given
+}
+
+// Options tunes OpenWith.
+type Options struct {
+	// FilesDir is the directory the torrents' data files lie in
+	// (<FilesDir>/<infohash>/<name>). When set, a Torrent's DataPath is
+	// recorded relative to it and read back joined with the FilesDir the
+	// Store was opened with, so the directory can move between runs;
+	// CreateTorrent refuses a DataPath outside it. "" records DataPath as
+	// given (absolute).
+	FilesDir string
 }
 
 // Open opens the SQLite database at path, creating the file and its parent
 // directory if they are missing, and applies any pending migrations. The
-// caller must Close the returned Store.
+// caller must Close the returned Store. It is OpenWith with zero Options.
 func Open(ctx context.Context, path string) (*Store, error) {
+	return OpenWith(ctx, path, Options{})
+}
+
+// OpenWith is Open with options o.
+func OpenWith(ctx context.Context, path string, o Options) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("open store: empty path")
 	}
@@ -68,6 +85,12 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("open store %q: %w", path, err)
 	}
 	s := &Store{db: db, now: time.Now}
+	if o.FilesDir != "" {
+		if s.filesDir, err = filepath.Abs(o.FilesDir); err != nil {
+			_ = db.Close()
+			return nil, fmt.Errorf("open store %q: files directory: %w", path, err)
+		}
+	}
 	if err := ping(ctx, db); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("open store %q: %w", path, err)
@@ -204,4 +227,41 @@ func (s *Store) CheckWritable(ctx context.Context) error {
 		return fmt.Errorf("check database writable: %w", err)
 	}
 	return nil
+}
+
+// storedDataPath returns how the store records data path p: relative to
+// s.filesDir ("<infohash>/<name>", slash-separated), or p itself when the
+// Store has no files directory. It refuses a p outside s.filesDir.
+func (s *Store) storedDataPath(p string) (string, error) {
+	if s.filesDir == "" {
+		return p, nil
+	}
+	rel, err := filepath.Rel(s.filesDir, p)
+	if err != nil || !filepath.IsAbs(p) || !filepath.IsLocal(rel) || rel == "." {
+		return "", fmt.Errorf("data path %q is not in the files directory %s", p, s.filesDir)
+	}
+	return filepath.ToSlash(rel), nil
+}
+
+// dataPath returns the absolute path of the recorded data path stored: a
+// relative one joined with s.filesDir. It returns "" (no file: opening,
+// serving and deleting it fail) for a recorded path that would escape
+// s.filesDir ("../", absolute outside it), and for a relative one when the
+// Store has no files directory. An absolute path is returned as it is when
+// the Store has no files directory (rows written so) or it lies inside it.
+func (s *Store) dataPath(stored string) string {
+	if filepath.IsAbs(stored) {
+		if s.filesDir == "" {
+			return stored
+		}
+		if rel, err := filepath.Rel(s.filesDir, stored); err == nil && filepath.IsLocal(rel) && rel != "." {
+			return stored
+		}
+		return ""
+	}
+	local := filepath.FromSlash(stored)
+	if s.filesDir == "" || !filepath.IsLocal(local) || filepath.Clean(local) == "." {
+		return ""
+	}
+	return filepath.Join(s.filesDir, local)
 }

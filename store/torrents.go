@@ -23,8 +23,11 @@ type Torrent struct {
 	Metainfo    []byte // the bencoded .torrent file
 	PieceLength int64  // bytes
 	Size        int64  // bytes
-	DataPath    string // absolute path of the complete file
-	SRI         string // subresource integrity of the file: "sha256-<base64>"
+	// DataPath is the absolute path of the complete file. A Store opened
+	// with Options.FilesDir records it relative to that directory and reads
+	// it back joined with the directory it was opened with (see dataPath).
+	DataPath string
+	SRI      string // subresource integrity of the file: "sha256-<base64>"
 	// WebSeedWithheld says why the metainfo has no web seed (url-list,
 	// BEP 19), e.g. the origin's bytes change per request; "" when it has.
 	WebSeedWithheld string
@@ -85,12 +88,13 @@ const minEpisodeID = "COALESCE((SELECT MIN(x.id) FROM episodes x WHERE x.info_ha
 
 // torrentDest returns scan destinations for info_hash, an episode ID and
 // torrentColumns; call finish after the scan.
-func torrentDest(t *Torrent) (dest []any, finish func()) {
+func (s *Store) torrentDest(t *Torrent) (dest []any, finish func()) {
 	var created, retired, dead, probed, nextProbe sql.NullInt64
 	dest = []any{&t.InfoHash, &t.EpisodeID, &t.Name, &t.Metainfo, &t.PieceLength, &t.Size, &t.DataPath, &t.SRI, &t.WebSeedWithheld, &created,
 		&t.SourceURL, &t.ResolvedURL, &t.ETag, &retired, &t.RetiredReason, &dead, &t.WebSeedDeadReason,
 		&t.ProbeFailures, &probed, &nextProbe, &t.PublisherURL}
 	return dest, func() {
+		t.DataPath = s.dataPath(t.DataPath)
 		t.CreatedAt = fromNanos(created)
 		t.RetiredAt = fromNanos(retired)
 		t.WebSeedDeadAt = fromNanos(dead)
@@ -100,9 +104,9 @@ func torrentDest(t *Torrent) (dest []any, finish func()) {
 }
 
 // scanTorrent scans info_hash, an episode ID and torrentColumns.
-func scanTorrent(row rowScanner) (Torrent, error) {
+func (s *Store) scanTorrent(row rowScanner) (Torrent, error) {
 	var t Torrent
-	dest, finish := torrentDest(&t)
+	dest, finish := s.torrentDest(&t)
 	if err := row.Scan(dest...); err != nil {
 		return Torrent{}, err
 	}
@@ -144,12 +148,16 @@ func (t Torrent) validate() error {
 	return nil
 }
 
-// insertTorrent inserts t, or, if a retired torrent has its infohash,
-// brings that one back with t's metainfo, data path, URLs and ETag (its
+// insertTorrent inserts t (its DataPath as storedDataPath gives it), or,
+// if a retired torrent has its infohash, brings that one back with t's metainfo, data path, URLs and ETag (its
 // data was downloaded again); a current torrent with the infohash is kept
 // as it is.
-func insertTorrent(ctx context.Context, tx *sql.Tx, t Torrent, created time.Time) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO torrents
+func (s *Store) insertTorrent(ctx context.Context, tx *sql.Tx, t Torrent, created time.Time) error {
+	dataPath, err := s.storedDataPath(t.DataPath)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO torrents
 		(info_hash, name, metainfo, piece_length, size, data_path, sri, web_seed_withheld, created_at,
 		 source_url, resolved_url, etag, next_probe_at, publisher_url)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -160,7 +168,7 @@ func insertTorrent(ctx context.Context, tx *sql.Tx, t Torrent, created time.Time
 			retired_at = NULL, retired_reason = '', web_seed_dead_at = NULL, web_seed_dead_reason = '',
 			probe_failures = 0
 		WHERE torrents.retired_at IS NOT NULL`,
-		t.InfoHash, t.Name, t.Metainfo, t.PieceLength, t.Size, t.DataPath, t.SRI, t.WebSeedWithheld, nanos(created),
+		t.InfoHash, t.Name, t.Metainfo, t.PieceLength, t.Size, dataPath, t.SRI, t.WebSeedWithheld, nanos(created),
 		t.SourceURL, t.ResolvedURL, t.ETag, nanos(t.NextProbeAt), t.PublisherURL)
 	return err
 }
@@ -198,7 +206,7 @@ func (s *Store) CreateTorrent(ctx context.Context, t Torrent) error {
 		case current != "":
 			return fmt.Errorf("episode %d is ready with torrent %s already", t.EpisodeID, current)
 		}
-		if err := insertTorrent(ctx, tx, t, created); err != nil {
+		if err := s.insertTorrent(ctx, tx, t, created); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE episodes
@@ -269,7 +277,7 @@ func (s *Store) ReplaceTorrent(ctx context.Context, t Torrent, reason string) (r
 			}
 			return clear()
 		}
-		if err := insertTorrent(ctx, tx, t, created); err != nil {
+		if err := s.insertTorrent(ctx, tx, t, created); err != nil {
 			return err
 		}
 		if err := clear(); err != nil {
@@ -303,7 +311,7 @@ func (s *Store) ReplaceTorrent(ctx context.Context, t Torrent, reason string) (r
 // FindTorrentByInfoHash returns the torrent with the given hex infohash
 // (upper case is accepted), or an error wrapping ErrNotFound.
 func (s *Store) FindTorrentByInfoHash(ctx context.Context, infoHash string) (Torrent, error) {
-	t, err := scanTorrent(s.db.QueryRowContext(ctx,
+	t, err := s.scanTorrent(s.db.QueryRowContext(ctx,
 		"SELECT t.info_hash, "+minEpisodeID+", "+torrentColumns+" FROM torrents t WHERE t.info_hash = ?",
 		strings.ToLower(infoHash)))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -352,7 +360,7 @@ func (s *Store) queryTorrents(ctx context.Context, query string, args ...any) ([
 	defer rows.Close()
 	var ts []Torrent
 	for rows.Next() {
-		t, err := scanTorrent(rows)
+		t, err := s.scanTorrent(rows)
 		if err != nil {
 			return nil, err
 		}
@@ -377,7 +385,7 @@ func (s *Store) ListFeedTorrents(ctx context.Context, feedID int64) ([]EpisodeTo
 	var ets []EpisodeTorrent
 	for rows.Next() {
 		var t Torrent
-		dest, finish := torrentDest(&t)
+		dest, finish := s.torrentDest(&t)
 		e, err := scanEpisode(rows, dest...)
 		if err != nil {
 			return nil, fmt.Errorf("list feed torrents of feed %d: %w", feedID, err)

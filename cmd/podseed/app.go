@@ -120,7 +120,7 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 			return nil, fmt.Errorf("create data directory: %w", err)
 		}
 	}
-	if a.store, err = store.Open(ctx, cfg.dbPath()); err != nil {
+	if a.store, err = cfg.openStore(ctx); err != nil {
 		return nil, err
 	}
 	if a.ln, err = net.Listen("tcp", cfg.Listen); err != nil {

@@ -166,7 +166,7 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 // withStore opens the store in the data directory for one command. It takes
 // no exclusive lock, so it works while `serve` runs (SQLite WAL).
 func withStore(ctx context.Context, c cli, fn func(*store.Store) error) error {
-	s, err := store.Open(ctx, Config{DataDir: c.DataDir}.dbPath())
+	s, err := Config{DataDir: c.DataDir}.openStore(ctx)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
@@ -9,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/podseed/podseed/store"
 )
 
 // Config is everything podseed's commands need, gathered from flags and
@@ -99,6 +102,13 @@ func (c Config) guard() addressGuard {
 func (c Config) dbPath() string   { return filepath.Join(c.DataDir, "podseed.db") }
 func (c Config) tmpDir() string   { return filepath.Join(c.DataDir, "tmp") }
 func (c Config) filesDir() string { return filepath.Join(c.DataDir, "files") }
+
+// openStore opens the store in the data directory. Torrents' data paths
+// are recorded relative to filesDir and read back under the current one,
+// so the data directory can be moved while podseed is stopped.
+func (c Config) openStore(ctx context.Context) (*store.Store, error) {
+	return store.OpenWith(ctx, c.dbPath(), store.Options{FilesDir: c.filesDir()})
+}
 func (c Config) userAgent() string {
 	return "podseed/" + version + " (+https://github.com/podseed/podseed)"
 }

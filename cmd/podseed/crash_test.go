@@ -279,7 +279,7 @@ func TestGracefulShutdown(t *testing.T) {
 	if len(snap.ready) != 0 {
 		t.Errorf("episodes ready after an interrupted download: %v", snap.ready)
 	}
-	s, err := store.Open(context.Background(), filepath.Join(dataDir, "podseed.db"))
+	s, err := Config{DataDir: dataDir}.openStore(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -695,7 +695,7 @@ func checkCrashInvariants(t *testing.T, dataDir string, origin *crashOrigin) cra
 		return snap
 	}
 	checkCrashSQLiteIntegrity(t, dbPath)
-	s, err := store.Open(ctx, dbPath)
+	s, err := Config{DataDir: filepath.Dir(dbPath)}.openStore(ctx)
 	if err != nil {
 		t.Fatalf("open store after kill: %v", err)
 	}
@@ -886,7 +886,7 @@ func plantCrashOrphan(t *testing.T, dataDir string) string {
 func waitCrashAllReady(t *testing.T, p *crashProc, dbPath string, want int) []int64 {
 	t.Helper()
 	ctx := context.Background()
-	s, err := store.Open(ctx, dbPath)
+	s, err := Config{DataDir: filepath.Dir(dbPath)}.openStore(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1065,7 +1065,7 @@ func (c crashPageCheck) check(t *testing.T, i int, killedAt time.Time) {
 // store at dbPath, which the running process has open too.
 func listCrashPages(t *testing.T, dbPath string) []string {
 	t.Helper()
-	s, err := store.Open(context.Background(), dbPath)
+	s, err := Config{DataDir: filepath.Dir(dbPath)}.openStore(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

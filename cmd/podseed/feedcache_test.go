@@ -237,9 +237,10 @@ func BenchmarkFeedRSS3000(b *testing.B) {
 		if err := mi.Write(&buf); err != nil {
 			b.Fatal(err)
 		}
+		ih := mi.HashInfoBytes().HexString()
 		if err := a.Store().CreateTorrent(ctx, store.Torrent{
-			InfoHash: mi.HashInfoBytes().HexString(), EpisodeID: e.ID, Name: fmt.Sprintf("ep%d.mp3", i), Metainfo: buf.Bytes(),
-			PieceLength: 1 << 16, Size: 64 << 20, DataPath: "/nonexistent/ep.mp3", SRI: "sha256-x",
+			InfoHash: ih, EpisodeID: e.ID, Name: fmt.Sprintf("ep%d.mp3", i), Metainfo: buf.Bytes(),
+			PieceLength: 1 << 16, Size: 64 << 20, DataPath: filepath.Join(a.cfg.filesDir(), ih, "ep.mp3"), SRI: "sha256-x", // missing file
 		}); err != nil {
 			b.Fatal(err)
 		}

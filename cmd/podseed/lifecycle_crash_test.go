@@ -5,13 +5,10 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/podseed/podseed/store"
 )
 
 // TestReplacementSurvivesKill kills the real podseed process (SIGKILL)
@@ -91,7 +88,7 @@ func TestReplacementSurvivesKill(t *testing.T) {
 	waitStarted(p)
 	p.kill(t) // mid-replacement
 
-	s, err := store.Open(ctx, filepath.Join(dataDir, "podseed.db"))
+	s, err := Config{DataDir: dataDir}.openStore(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -166,7 +166,7 @@ func checkRealFeed(t *testing.T, a *App, feedURL string, original []byte, dataPa
 		}
 		if err := a.Store().CreateTorrent(ctx, store.Torrent{
 			InfoHash: ih, EpisodeID: e.ID, Name: name, Metainfo: mi, PieceLength: seed.PieceLengthFor(1),
-			Size: 1, DataPath: dataPath, SRI: sri,
+			Size: 1, DataPath: filepath.Join(a.cfg.filesDir(), ih, name), SRI: sri, // the store keeps data paths in files/
 		}); err != nil {
 			t.Fatal(err)
 		}

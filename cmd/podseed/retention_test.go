@@ -82,6 +82,21 @@ func retentionOrigin(t *testing.T) *httptest.Server {
 	return srv
 }
 
+// mustIngestRetentionFeed adds origin's feed (retentionOrigin) to a,
+// ingests it and returns the feed and its three ready episodes.
+func mustIngestRetentionFeed(t *testing.T, a *App, origin *httptest.Server) (store.Feed, []store.EpisodeTorrent) {
+	t.Helper()
+	f := mustAddAndIngest(t, a, origin.URL+"/feed.xml")
+	ets, err := a.Store().ListFeedTorrents(t.Context(), f.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ets) != 3 {
+		t.Fatalf("%d ready episodes, want 3", len(ets))
+	}
+	return f, ets
+}
+
 // announceRefused reports whether the app's tracker refuses an announce
 // for a hex infohash.
 func announceRefused(t *testing.T, a *App, infoHash string) bool {
@@ -109,14 +124,7 @@ func TestRetentionEvictsButKeepsPublishing(t *testing.T) {
 	dataDir := t.TempDir()
 	a := openRetentionApp(t, dataDir, 1, 0)
 	ctx := t.Context()
-	f := mustAddAndIngest(t, a, origin.URL+"/feed.xml")
-	ets, err := a.Store().ListFeedTorrents(ctx, f.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(ets) != 3 {
-		t.Fatalf("%d ready episodes, want 3", len(ets))
-	}
+	f, ets := mustIngestRetentionFeed(t, a, origin)
 	byGUID := map[string]store.EpisodeTorrent{}
 	for _, et := range ets {
 		byGUID[et.Episode.GUID] = et

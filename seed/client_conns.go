@@ -28,6 +28,10 @@ type connCap struct {
 	// slots holds the connections admitted and not yet closed: a slot is
 	// taken when the BitTorrent handshake completes (before anacrolix adds
 	// the connection to its torrent) and given back when it closes.
+	// Known gap (anacrolix v1.59.1 doProtocolHandshakeOnDialResult): an
+	// outgoing connection whose peer answers the handshake with another
+	// infohash is dropped by closing only its socket, so PeerConnClosed
+	// never fires and its slot is not given back until restart.
 	slots   map[*torrent.PeerConn]struct{}
 	refused int64
 	peak    int

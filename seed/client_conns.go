@@ -3,6 +3,7 @@ package seed
 import (
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/anacrolix/torrent"
 	pp "github.com/anacrolix/torrent/peer_protocol"
@@ -18,21 +19,34 @@ import (
 // its own sockets).
 const connCapAdmitBit pp.ExtensionBit = 51
 
+// connCapPendingTimeout is how long a slot taken at the BitTorrent
+// handshake waits for anacrolix to add the connection to a torrent
+// (PeerConnAdded) before it is given back. anacrolix v1.59.1 drops some
+// handshaken connections without PeerConnClosed: an incoming one for an
+// infohash it does not have (runReceivedConn), an outgoing one whose peer
+// answers with another infohash (doProtocolHandshakeOnDialResult). Without
+// the timeout each would hold a slot until restart, and a few hundred
+// stray handshakes would lock every peer out. Adding a connection follows
+// its handshake within milliseconds.
+const connCapPendingTimeout = 10 * time.Second
+
 // connCap counts established peer connections across all torrents and
 // refuses those past max (ClientConfig.MaxEstablishedConns).
 type connCap struct {
 	max    int
 	logger *slog.Logger
+	// pendingTimeout is connCapPendingTimeout (shorter in tests); now is
+	// the clock.
+	pendingTimeout time.Duration
+	now            func() time.Time
 
 	mu sync.Mutex
 	// slots holds the connections admitted and not yet closed: a slot is
 	// taken when the BitTorrent handshake completes (before anacrolix adds
-	// the connection to its torrent) and given back when it closes.
-	// Known gap (anacrolix v1.59.1 doProtocolHandshakeOnDialResult): an
-	// outgoing connection whose peer answers the handshake with another
-	// infohash is dropped by closing only its socket, so PeerConnClosed
-	// never fires and its slot is not given back until restart.
-	slots   map[*torrent.PeerConn]struct{}
+	// the connection to its torrent), pending until PeerConnAdded (zero
+	// time: added) and given back when it closes or when it was still
+	// pending after pendingTimeout.
+	slots   map[*torrent.PeerConn]time.Time
 	refused int64
 	peak    int
 }
@@ -40,7 +54,13 @@ type connCap struct {
 // install wires the cap into tc's callbacks. Call it once, before
 // torrent.NewClient.
 func (k *connCap) install(tc *torrent.ClientConfig) {
-	k.slots = make(map[*torrent.PeerConn]struct{})
+	k.slots = make(map[*torrent.PeerConn]time.Time)
+	if k.pendingTimeout <= 0 {
+		k.pendingTimeout = connCapPendingTimeout
+	}
+	if k.now == nil {
+		k.now = time.Now
+	}
 	tc.MinPeerExtensions.SetBit(connCapAdmitBit, true)
 	prevHandshake := tc.Callbacks.CompletedHandshake
 	tc.Callbacks.CompletedHandshake = func(pc *torrent.PeerConn, ih torrent.InfoHash) {
@@ -49,6 +69,7 @@ func (k *connCap) install(tc *torrent.ClientConfig) {
 		}
 		pc.PeerExtensionBytes.SetBit(connCapAdmitBit, k.admit(pc))
 	}
+	tc.Callbacks.PeerConnAdded = append(tc.Callbacks.PeerConnAdded, k.added)
 	prevClosed := tc.Callbacks.PeerConnClosed
 	tc.Callbacks.PeerConnClosed = func(pc *torrent.PeerConn) {
 		k.release(pc)
@@ -58,19 +79,43 @@ func (k *connCap) install(tc *torrent.ClientConfig) {
 	}
 }
 
-// admit takes a slot for pc and reports whether there was one.
+// sweepLocked gives back the slots still pending after pendingTimeout.
+func (k *connCap) sweepLocked() {
+	deadline := k.now().Add(-k.pendingTimeout)
+	for pc, at := range k.slots {
+		if !at.IsZero() && at.Before(deadline) {
+			delete(k.slots, pc)
+		}
+	}
+}
+
+// admit takes a pending slot for pc and reports whether there was one.
 func (k *connCap) admit(pc *torrent.PeerConn) bool {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	if k.max > 0 && len(k.slots) >= k.max {
+		k.sweepLocked()
+	}
 	if k.max > 0 && len(k.slots) >= k.max {
 		k.refused++
 		k.logger.Debug("peer connection refused: established connection cap reached",
 			"remote", pc.RemoteAddr, "cap", k.max)
 		return false
 	}
-	k.slots[pc] = struct{}{}
+	k.slots[pc] = k.now()
 	k.peak = max(k.peak, len(k.slots))
 	return true
+}
+
+// added marks pc's slot as held by a connection of a torrent: from now on
+// only its close gives it back. A connection whose pending slot timed out
+// is counted again (it is established after all; the cap may be exceeded
+// by such late ones, never by new handshakes).
+func (k *connCap) added(pc *torrent.PeerConn) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.slots[pc] = time.Time{}
+	k.peak = max(k.peak, len(k.slots))
 }
 
 // release gives back pc's slot, if it had one.
@@ -104,5 +149,6 @@ func (c *Client) ConnStats() ConnStats {
 	k := c.conns
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	k.sweepLocked()
 	return ConnStats{Established: len(k.slots), Max: k.max, Refused: k.refused, Peak: k.peak}
 }

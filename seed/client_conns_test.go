@@ -165,3 +165,47 @@ func connsSecondTorrent(t *testing.T, fx btSeedFixture) btSeedFixture {
 	}
 	return btSeedFixture{client: fx.client, infoHash: ih, torrentPath: torrentPath, dataPath: path, sha256: btFileSHA256(t, path), size: fx.size}
 }
+
+// TestConnCapPendingSlots: a slot taken at the handshake and never
+// confirmed by PeerConnAdded (anacrolix v1.59.1 drops an outgoing
+// connection whose peer answers with another infohash without
+// PeerConnClosed) is given back after the pending timeout, so such
+// handshakes cannot lock every peer out; a confirmed slot is kept until
+// its connection closes.
+func TestConnCapPendingSlots(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	k := &connCap{max: 2, logger: btTestLogger(t), pendingTimeout: 10 * time.Second, now: func() time.Time { return now }}
+	k.install(&torrent.ClientConfig{})
+	added, stray, late := &torrent.PeerConn{}, &torrent.PeerConn{}, &torrent.PeerConn{}
+	if !k.admit(added) || !k.admit(stray) {
+		t.Fatal("first two connections refused under a cap of 2")
+	}
+	k.added(added)
+	if k.admit(late) {
+		t.Fatal("third connection admitted at the cap")
+	}
+	now = now.Add(9 * time.Second)
+	if k.admit(late) {
+		t.Fatal("admitted before the stray's pending slot timed out")
+	}
+	now = now.Add(2 * time.Second)
+	if !k.admit(late) {
+		t.Fatal("refused after the stray's pending slot timed out: it was never given back")
+	}
+	now = now.Add(time.Hour)
+	k.mu.Lock()
+	k.sweepLocked()
+	_, keptAdded := k.slots[added]
+	_, keptLate := k.slots[late]
+	k.mu.Unlock()
+	if !keptAdded {
+		t.Error("a slot confirmed by PeerConnAdded was given back by the timeout")
+	}
+	if keptLate {
+		t.Error("a pending slot outlived its timeout")
+	}
+	k.release(added)
+	if cs := (&Client{conns: k}).ConnStats(); cs.Established != 0 || cs.Refused != 2 || cs.Peak != 2 {
+		t.Errorf("conn stats %+v: want 0 established, 2 refused, peak 2", cs)
+	}
+}

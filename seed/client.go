@@ -72,7 +72,8 @@ type ClientConfig struct {
 	// peers' requests (see limitedStorage), so hash checks are not slowed.
 	TorrentUploadRateLimit int64
 	// EstablishedConnsPerTorrent caps the peer connections of each torrent;
-	// 0 keeps anacrolix's default (50). There is no cap across torrents.
+	// 0 keeps anacrolix's default (50). MaxEstablishedConns caps them
+	// across torrents.
 	EstablishedConnsPerTorrent int
 	// HalfOpenConnsPerTorrent caps the outgoing connection attempts in
 	// progress per torrent; 0 keeps anacrolix's default (25).
@@ -80,6 +81,14 @@ type ClientConfig struct {
 	// TotalHalfOpenConns caps the outgoing connection attempts in progress
 	// across all torrents; 0 keeps anacrolix's default (100).
 	TotalHalfOpenConns int
+	// MaxEstablishedConns caps the established peer connections across
+	// all torrents, incoming and outgoing together; 0 means no cap. A
+	// connection past the cap is refused right after its BitTorrent
+	// handshake (BEP 3), before it joins a torrent, and closed; existing
+	// connections are never dropped to make room. anacrolix still dials
+	// peers while at the cap (it has no hook to stop that); those
+	// connections are refused the same way. See ConnStats.
+	MaxEstablishedConns int
 }
 
 // Client seeds complete files with one anacrolix/torrent client. It never
@@ -103,6 +112,9 @@ type Client struct {
 	// throttledBytes counts the bytes read through per-torrent limiters
 	// (for tests: the limiter is wired).
 	throttledBytes atomic.Int64
+	// conns enforces ClientConfig.MaxEstablishedConns and counts
+	// established connections.
+	conns *connCap
 }
 
 // NewClient opens the piece completion database in cfg.DataDir and starts
@@ -118,6 +130,9 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	}
 	if cfg.TorrentUploadRateLimit < 0 {
 		return nil, fmt.Errorf("new torrent client: negative per-torrent upload rate limit %d", cfg.TorrentUploadRateLimit)
+	}
+	if cfg.MaxEstablishedConns < 0 {
+		return nil, fmt.Errorf("new torrent client: negative established connection cap %d", cfg.MaxEstablishedConns)
 	}
 	if cfg.EstablishedConnsPerTorrent < 0 || cfg.HalfOpenConnsPerTorrent < 0 || cfg.TotalHalfOpenConns < 0 {
 		return nil, fmt.Errorf("new torrent client: negative connection cap (%d established per torrent, %d half-open per torrent, %d half-open in all)",
@@ -176,6 +191,8 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if cfg.TotalHalfOpenConns > 0 {
 		tc.TotalHalfOpenConns = cfg.TotalHalfOpenConns
 	}
+	conns := &connCap{max: cfg.MaxEstablishedConns, logger: logger}
+	conns.install(tc)
 	// Every torrent gets its own storage (AddTorrent); this default only
 	// stops anacrolix from opening a second completion database in DataDir.
 	tc.DefaultStorage = storage.NewFileOpts(storage.NewFileClientOpts{
@@ -195,7 +212,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	closing, cancel := context.WithCancel(context.Background())
 	return &Client{
 		cl: cl, pc: pc, logger: logger, upload: upload, torrentUploadLimit: cfg.TorrentUploadRateLimit,
-		closing: closing, cancel: cancel,
+		closing: closing, cancel: cancel, conns: conns,
 	}, nil
 }
 

@@ -120,6 +120,7 @@ func TestClientConfigLimitsInvalid(t *testing.T) {
 		{"negative established", ClientConfig{EstablishedConnsPerTorrent: -1}},
 		{"negative half-open per torrent", ClientConfig{HalfOpenConnsPerTorrent: -1}},
 		{"negative half-open", ClientConfig{TotalHalfOpenConns: -1}},
+		{"negative established cap", ClientConfig{MaxEstablishedConns: -1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

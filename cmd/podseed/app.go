@@ -174,7 +174,7 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 
 		UploadRateLimit: cfg.UploadRateLimit, TorrentUploadRateLimit: cfg.TorrentUploadRateLimit,
 		EstablishedConnsPerTorrent: cfg.ConnsPerTorrent, HalfOpenConnsPerTorrent: cfg.HalfOpenPerTorrent,
-		TotalHalfOpenConns: cfg.HalfOpen,
+		TotalHalfOpenConns: cfg.HalfOpen, MaxEstablishedConns: cfg.MaxConns,
 	})
 	if err != nil {
 		return nil, err
@@ -438,6 +438,7 @@ func (cmd serveCmd) config(c cli, logger *slog.Logger) (Config, error) {
 		AdminToken: cmd.AdminToken, OpenTracker: cmd.OpenTracker,
 		UploadRateLimit: cmd.UploadLimit, TorrentUploadRateLimit: cmd.TorrentUpLimit,
 		ConnsPerTorrent: cmd.ConnsPerTorrent, HalfOpenPerTorrent: cmd.HalfOpenTorrent, HalfOpen: cmd.HalfOpen,
+		MaxConns:     cmd.MaxConns,
 		KeepEpisodes: cmd.KeepEpisodes, DiskBudget: cmd.DiskBudget, EvictWithoutWebSeed: cmd.EvictNoWebSeed,
 		OnDemandSeeding: cmd.OnDemandSeeding, PieceCacheBytes: cmd.PieceCacheBytes,
 	}
@@ -454,7 +455,7 @@ func (cmd serveCmd) config(c cli, logger *slog.Logger) (Config, error) {
 	}{
 		{"--upload-limit", cmd.UploadLimit}, {"--torrent-upload-limit", cmd.TorrentUpLimit},
 		{"--conns-per-torrent", int64(cmd.ConnsPerTorrent)}, {"--half-open-per-torrent", int64(cmd.HalfOpenTorrent)},
-		{"--half-open", int64(cmd.HalfOpen)}, {"--poll-workers", int64(cmd.PollWorkers)}, {"--ingest-workers", int64(cmd.IngestWorkers)}, {"--keep-episodes", int64(cmd.KeepEpisodes)}, {"--disk-budget", cmd.DiskBudget},
+		{"--half-open", int64(cmd.HalfOpen)}, {"--max-conns", int64(cmd.MaxConns)}, {"--poll-workers", int64(cmd.PollWorkers)}, {"--ingest-workers", int64(cmd.IngestWorkers)}, {"--keep-episodes", int64(cmd.KeepEpisodes)}, {"--disk-budget", cmd.DiskBudget},
 		{"--piece-cache-bytes", cmd.PieceCacheBytes},
 	} {
 		if l.v < 0 {

@@ -51,6 +51,7 @@ type serveCmd struct {
 	UploadLimit       int64         `name:"upload-limit" env:"PODSEED_UPLOAD_LIMIT" default:"0" help:"Upload rate limit across all torrents, in bytes per second; 0 is unlimited."`
 	TorrentUpLimit    int64         `name:"torrent-upload-limit" env:"PODSEED_TORRENT_UPLOAD_LIMIT" default:"0" help:"Upload rate limit of each torrent, in bytes per second; 0 is unlimited."`
 	ConnsPerTorrent   int           `name:"conns-per-torrent" env:"PODSEED_CONNS_PER_TORRENT" default:"50" help:"Peer connections per torrent."`
+	MaxConns          int           `name:"max-conns" env:"PODSEED_MAX_CONNS" default:"200" help:"Established peer connections across all torrents; 0 is no cap. Connections past it are refused."`
 	HalfOpenTorrent   int           `name:"half-open-per-torrent" env:"PODSEED_HALF_OPEN_PER_TORRENT" default:"25" help:"Outgoing connection attempts in progress per torrent."`
 	HalfOpen          int           `name:"half-open" env:"PODSEED_HALF_OPEN" default:"100" help:"Outgoing connection attempts in progress across all torrents."`
 	KeepEpisodes      int           `name:"keep-episodes" env:"PODSEED_KEEP_EPISODES" default:"0" help:"Keep the data of the newest N episodes per feed; older ones are evicted (their torrents stay published). 0 keeps all."`

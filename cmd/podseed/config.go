@@ -67,6 +67,12 @@ type Config struct {
 	// ConnsPerTorrent caps each torrent's peer connections; 0 keeps the
 	// torrent library's default (50).
 	ConnsPerTorrent int
+	// MaxConns caps established peer connections across all torrents,
+	// incoming and outgoing together; 0 is no cap. The serve default, 200,
+	// keeps a small box (a home router's NAT table, a Raspberry Pi's file
+	// descriptors) safe with thousands of seeded episodes, where
+	// ConnsPerTorrent alone would allow 50 per torrent.
+	MaxConns int
 	// HalfOpenPerTorrent caps each torrent's outgoing connection attempts
 	// in progress; 0 keeps the default (25).
 	HalfOpenPerTorrent int

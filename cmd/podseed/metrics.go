@@ -92,6 +92,10 @@ var (
 	descWebSeeded = prometheus.NewDesc("podseed_web_seed_bytes_total",
 		"Response body bytes podseed served over HTTP from its own copies (web seed and /episodes/{id}), cumulative over restarts.", nil, nil)
 
+	descConns        = prometheus.NewDesc("podseed_peer_connections", "Established peer connections across all torrents, incoming and outgoing (counted against --max-conns).", nil, nil)
+	descConnsMax     = prometheus.NewDesc("podseed_peer_connections_max", "The cap on established peer connections across all torrents (--max-conns); 0 is no cap.", nil, nil)
+	descConnsRefused = prometheus.NewDesc("podseed_peer_connections_refused_total", "Peer connections refused at the --max-conns cap since start.", nil, nil)
+
 	descTrackerAnnounces = prometheus.NewDesc("podseed_tracker_announces_total", "Announces the built-in tracker answered since start, by transport (http, udp).", []string{"transport"}, nil)
 	descTrackerScrapes   = prometheus.NewDesc("podseed_tracker_scrapes_total", "Scrapes the built-in tracker answered since start, by transport (http, udp).", []string{"transport"}, nil)
 	descTrackerFailures  = prometheus.NewDesc("podseed_tracker_failures_total", "Tracker requests refused (malformed, unregistered torrent, expired UDP connection ID) since start.", nil, nil)
@@ -99,7 +103,7 @@ var (
 
 func (c swarmCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descTorrents, descSeeders, descLeechers, descComplete, descUploaded, descPeers, descWebSeeded,
-		descTrackerAnnounces, descTrackerScrapes, descTrackerFailures} {
+		descConns, descConnsMax, descConnsRefused, descTrackerAnnounces, descTrackerScrapes, descTrackerFailures} {
 		ch <- d
 	}
 }
@@ -123,6 +127,10 @@ func (c swarmCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descUploaded, prometheus.CounterValue, float64(uploaded))
 	ch <- prometheus.MustNewConstMetric(descPeers, prometheus.GaugeValue, float64(peers))
 	ch <- prometheus.MustNewConstMetric(descWebSeeded, prometheus.CounterValue, float64(c.a.webSeeded.Total()))
+	cs := c.a.Client().ConnStats()
+	ch <- prometheus.MustNewConstMetric(descConns, prometheus.GaugeValue, float64(cs.Established))
+	ch <- prometheus.MustNewConstMetric(descConnsMax, prometheus.GaugeValue, float64(cs.Max))
+	ch <- prometheus.MustNewConstMetric(descConnsRefused, prometheus.CounterValue, float64(cs.Refused))
 
 	ts := c.a.tracker.Stats()
 	ch <- prometheus.MustNewConstMetric(descTrackerAnnounces, prometheus.CounterValue, float64(ts.HTTPAnnounces), "http")

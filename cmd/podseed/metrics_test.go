@@ -189,7 +189,11 @@ func TestMetricsFamilies(t *testing.T) {
 		// only announced.
 		"podseed_uploaded_bytes_total": {counter, map[string]func(float64) bool{"": metricsEq(0)}},
 		"podseed_peers_connected":      {gauge, map[string]func(float64) bool{"": anyValue}},
-		"podseed_web_seed_bytes_total": {counter, map[string]func(float64) bool{"": metricsEq(1000)}},
+		"podseed_peer_connections":     {gauge, map[string]func(float64) bool{"": anyValue}},
+		// startApp's Config leaves MaxConns at 0: no cap, nothing refused.
+		"podseed_peer_connections_max":           {gauge, map[string]func(float64) bool{"": metricsEq(0)}},
+		"podseed_peer_connections_refused_total": {counter, map[string]func(float64) bool{"": metricsEq(0)}},
+		"podseed_web_seed_bytes_total":           {counter, map[string]func(float64) bool{"": metricsEq(1000)}},
 		// Two announces of ours plus podseed's own over HTTP; five of
 		// ours plus podseed's over UDP.
 		"podseed_tracker_announces_total": {counter, map[string]func(float64) bool{

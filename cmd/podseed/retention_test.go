@@ -263,25 +263,25 @@ func TestServeConfigResourceControls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defaults := Config{ConnsPerTorrent: 50, HalfOpenPerTorrent: 25, HalfOpen: 100}
+	defaults := Config{ConnsPerTorrent: 50, HalfOpenPerTorrent: 25, HalfOpen: 100, MaxConns: 200}
 	if cfg.UploadRateLimit != 0 || cfg.TorrentUploadRateLimit != 0 || cfg.ConnsPerTorrent != defaults.ConnsPerTorrent ||
-		cfg.HalfOpenPerTorrent != defaults.HalfOpenPerTorrent || cfg.HalfOpen != defaults.HalfOpen ||
+		cfg.HalfOpenPerTorrent != defaults.HalfOpenPerTorrent || cfg.HalfOpen != defaults.HalfOpen || cfg.MaxConns != defaults.MaxConns ||
 		cfg.KeepEpisodes != 0 || cfg.DiskBudget != 0 || cfg.EvictWithoutWebSeed {
 		t.Errorf("defaults: got %+v", cfg)
 	}
 	cfg, err = parseServeConfig(t, "--upload-limit=1000", "--torrent-upload-limit=200", "--conns-per-torrent=8",
-		"--half-open-per-torrent=4", "--half-open=16", "--keep-episodes=5", "--disk-budget=1073741824", "--evict-without-web-seed")
+		"--half-open-per-torrent=4", "--half-open=16", "--keep-episodes=5", "--disk-budget=1073741824", "--evict-without-web-seed", "--max-conns=30")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cfg.UploadRateLimit != 1000 || cfg.TorrentUploadRateLimit != 200 || cfg.ConnsPerTorrent != 8 || cfg.HalfOpenPerTorrent != 4 ||
-		cfg.HalfOpen != 16 || cfg.KeepEpisodes != 5 || cfg.DiskBudget != 1<<30 || !cfg.EvictWithoutWebSeed {
+		cfg.HalfOpen != 16 || cfg.MaxConns != 30 || cfg.KeepEpisodes != 5 || cfg.DiskBudget != 1<<30 || !cfg.EvictWithoutWebSeed {
 		t.Errorf("flags: got %+v", cfg)
 	}
 	for env, val := range map[string]string{
 		"PODSEED_UPLOAD_LIMIT": "3000", "PODSEED_TORRENT_UPLOAD_LIMIT": "300", "PODSEED_CONNS_PER_TORRENT": "9",
 		"PODSEED_HALF_OPEN_PER_TORRENT": "5", "PODSEED_HALF_OPEN": "17", "PODSEED_KEEP_EPISODES": "6",
-		"PODSEED_DISK_BUDGET": "2048", "PODSEED_EVICT_WITHOUT_WEB_SEED": "true",
+		"PODSEED_DISK_BUDGET": "2048", "PODSEED_EVICT_WITHOUT_WEB_SEED": "true", "PODSEED_MAX_CONNS": "0",
 	} {
 		t.Setenv(env, val)
 	}
@@ -290,10 +290,10 @@ func TestServeConfigResourceControls(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cfg.UploadRateLimit != 3000 || cfg.TorrentUploadRateLimit != 300 || cfg.ConnsPerTorrent != 9 || cfg.HalfOpenPerTorrent != 5 ||
-		cfg.HalfOpen != 17 || cfg.KeepEpisodes != 6 || cfg.DiskBudget != 2048 || !cfg.EvictWithoutWebSeed {
+		cfg.HalfOpen != 17 || cfg.MaxConns != 0 || cfg.KeepEpisodes != 6 || cfg.DiskBudget != 2048 || !cfg.EvictWithoutWebSeed {
 		t.Errorf("environment: got %+v", cfg)
 	}
-	for _, arg := range []string{"--upload-limit=-1", "--keep-episodes=-2", "--disk-budget=-3", "--conns-per-torrent=-1"} {
+	for _, arg := range []string{"--upload-limit=-1", "--keep-episodes=-2", "--disk-budget=-3", "--conns-per-torrent=-1", "--max-conns=-1"} {
 		if _, err := parseServeConfig(t, arg); err == nil {
 			t.Errorf("%s: got nil error", arg)
 		}
@@ -306,6 +306,7 @@ func TestAppUploadLimitsReachClient(t *testing.T) {
 	a, err := Open(context.Background(), Config{
 		DataDir: t.TempDir(), Listen: "127.0.0.1:0", BTListenHost: "127.0.0.1",
 		UploadRateLimit: 5 << 20, TorrentUploadRateLimit: 1 << 20, ConnsPerTorrent: 10, HalfOpenPerTorrent: 5, HalfOpen: 20,
+		MaxConns: 7,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -313,6 +314,9 @@ func TestAppUploadLimitsReachClient(t *testing.T) {
 	defer a.Close()
 	if g, pt := a.Client().UploadRateLimits(); g != 5<<20 || pt != 1<<20 {
 		t.Errorf("client upload limits: got %d, %d; want %d, %d", g, pt, 5<<20, 1<<20)
+	}
+	if got := a.Client().ConnStats().Max; got != 7 {
+		t.Errorf("client established connection cap: got %d, want 7", got)
 	}
 }
 

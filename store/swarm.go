@@ -41,7 +41,9 @@ type SwarmSample struct {
 	Availability float64
 
 	// BytesUploaded is the number of bytes podseed's client has uploaded
-	// for this torrent, cumulative (a counter, not a rate).
+	// for this torrent, cumulative over restarts (a counter, not a rate;
+	// cmd/podseed adds the newest sample of earlier runs to the client's
+	// count, which starts from 0).
 	BytesUploaded int64
 
 	// BytesWebSeeded is the number of response-body bytes podseed served

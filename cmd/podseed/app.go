@@ -72,6 +72,11 @@ type App struct {
 	// copies, per torrent; restored from the newest samples at start and
 	// sampled each minute (sampler.go).
 	webSeeded web.WebSeedBytes
+	// uploadedBase is, per hex infohash, the bytes podseed's client had
+	// uploaded by the newest sample of earlier runs: samples record it plus
+	// this run's count, so store.SwarmSample.BytesUploaded is cumulative
+	// across restarts. Set in Open before anything reads it; read-only after.
+	uploadedBase map[string]int64
 	// wake asks the ingest loop to look for pending episodes now.
 	wake chan struct{}
 	// probeSpacing is the least time between two enclosure probes of one
@@ -156,7 +161,7 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 			return ok
 		}
 	}
-	if err := a.restoreWebSeeded(ctx); err != nil {
+	if err := a.restoreSampledCounters(ctx); err != nil {
 		return nil, err
 	}
 	a.wsTracker = seed.NewWSTracker(seed.WSTrackerConfig{

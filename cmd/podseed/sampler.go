@@ -19,8 +19,9 @@ const (
 
 // swarmSnapshot reads, for every torrent podseed seeds, the tracker's
 // seeders/leechers/completed, the client's connected peers, bytes
-// uploaded and piece availability, and the bytes podseed served over HTTP
-// from its copy (a.webSeeded, cumulative over restarts), stamped at. Bytes
+// uploaded (cumulative over restarts: a.uploadedBase plus this run's) and
+// piece availability, and the bytes podseed served over HTTP from its copy
+// (a.webSeeded, cumulative over restarts), stamped at. Bytes
 // podseed's client
 // fetched from web seeds are not sampled: it seeds from its own copy and
 // uses no web seeds, so they are always 0 (seed.TorrentStats.WebSeedBytes).
@@ -34,6 +35,7 @@ func (a *App) swarmSnapshot(at time.Time) []store.SwarmSample {
 		if st, ok := a.client.Stats(ih); ok {
 			s.Peers, s.BytesUploaded, s.Availability = st.ActivePeers, st.BytesUploaded, st.Availability
 		}
+		s.BytesUploaded += a.uploadedBase[ih]
 		samples = append(samples, s)
 		return true
 	})
@@ -106,18 +108,21 @@ func (a *App) restoreTrackerCompleted(ctx context.Context) error {
 	return nil
 }
 
-// restoreWebSeeded resumes the web seed byte counts from each torrent's
-// newest swarm sample, so they stay cumulative across restarts; call it
-// before serving. A crash loses what was served since the last sample (up
-// to sampleEvery).
-func (a *App) restoreWebSeeded(ctx context.Context) error {
+// restoreSampledCounters resumes the byte counters that samples record
+// cumulatively from each torrent's newest swarm sample: the web seed bytes
+// (a.webSeeded) and podseed's BitTorrent upload (a.uploadedBase; the
+// client counts from 0 at each start). Call it before serving. A crash
+// loses what was served since the last sample (up to sampleEvery).
+func (a *App) restoreSampledCounters(ctx context.Context) error {
 	latest, err := a.store.LatestSwarmSamples(ctx)
 	if err != nil {
-		return fmt.Errorf("restore web seed byte counts: %w", err)
+		return fmt.Errorf("restore sampled byte counts: %w", err)
 	}
 	counts := make(map[string]int64, len(latest))
+	a.uploadedBase = make(map[string]int64, len(latest))
 	for ih, sm := range latest {
 		counts[ih] = sm.BytesWebSeeded
+		a.uploadedBase[ih] = sm.BytesUploaded
 	}
 	a.webSeeded.Restore(counts)
 	return nil

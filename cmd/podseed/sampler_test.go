@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/anacrolix/torrent/bencode"
+	"github.com/anacrolix/torrent/metainfo"
 )
 
 // samplerSizes are the enclosure sizes in bytes of the restart tests' feed:
@@ -195,5 +197,74 @@ func TestWebSeededSurvivesRestart(t *testing.T) {
 	waitCount(app2, whole+part+more)
 	if got := latestWebSeeded(app2); got != whole+part+10 {
 		t.Errorf("sample after restart: bytes web seeded %d, want %d", got, whole+part+10)
+	}
+}
+
+// TestUploadedSurvivesRestart downloads an episode with aria2c from
+// podseed's client alone (the torrent's url-list removed: no web seed),
+// then restarts podseed on the same data directory: the next swarm sample
+// and the JSON API still count what podseed uploaded before the restart
+// (the client itself counts from 0 at each start).
+func TestUploadedSurvivesRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("restart test skipped in -short mode")
+	}
+	mustHaveBinary(t, "aria2c")
+	fx := startFeedApp(t, samplerSizes)
+	dataDir, app, f := fx.dataDir, fx.app, fx.feed
+	ih, size := fx.eps[0].InfoHash, samplerSizes[0]
+	ctx := context.Background()
+	mi, err := metainfo.Load(bytes.NewReader(httpGet(t, app.URLs().Torrent(ih))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mi.UrlList = nil // the infohash covers only the info dictionary
+	var buf bytes.Buffer
+	if err := mi.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	torrentPath := filepath.Join(t.TempDir(), ih+".torrent")
+	if err := os.WriteFile(torrentPath, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	aria2cDownload(t, torrentPath, t.TempDir())
+	latestUploaded := func(a *runningApp) int64 {
+		t.Helper()
+		a.sampleSwarms(ctx)
+		latest, err := a.Store().LatestSwarmSamples(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sm, ok := latest[ih]
+		if !ok {
+			t.Fatalf("no sample of %s", ih)
+		}
+		return sm.BytesUploaded
+	}
+	before := latestUploaded(app)
+	if before < size {
+		t.Fatalf("sample before restart: uploaded %d bytes, want at least the %d-byte episode (aria2c had no web seed)", before, size)
+	}
+	app.stop(t)
+
+	app2 := startApp(t, dataDir, "127.0.0.1:0")
+	waitFor(t, time.Minute, "seeding to resume", func() bool {
+		_, ok := app2.seeding.Load(ih)
+		return ok
+	})
+	if got := latestUploaded(app2); got != before {
+		t.Errorf("sample after restart: uploaded %d bytes, want the %d uploaded before it (no peer since)", got, before)
+	}
+	var ep struct {
+		Torrent struct {
+			BytesUploaded int64 `json:"bytes_uploaded"`
+		} `json:"torrent"`
+	}
+	epID := readyEpisodes(t, app2.Store(), f.ID)[0].ID
+	if err := json.Unmarshal(httpGet(t, app2.URLs().Base+"/api/v1/episodes/"+strconv.FormatInt(epID, 10)), &ep); err != nil {
+		t.Fatal(err)
+	}
+	if ep.Torrent.BytesUploaded != before {
+		t.Errorf("API bytes_uploaded after restart: got %d, want %d", ep.Torrent.BytesUploaded, before)
 	}
 }

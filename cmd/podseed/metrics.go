@@ -85,7 +85,7 @@ var (
 	descSeeders  = prometheus.NewDesc("podseed_swarm_seeders", "Seeders over all torrents, from the built-in tracker.", nil, nil)
 	descLeechers = prometheus.NewDesc("podseed_swarm_leechers", "Leechers over all torrents, from the built-in tracker.", nil, nil)
 	descComplete = prometheus.NewDesc("podseed_swarm_completed_total", "Completed downloads reported to the built-in tracker since start.", nil, nil)
-	descUploaded = prometheus.NewDesc("podseed_uploaded_bytes_total", "Piece data bytes podseed uploaded to peers since start.", nil, nil)
+	descUploaded = prometheus.NewDesc("podseed_uploaded_bytes_total", "Piece data bytes podseed uploaded to peers for the torrents it seeds, cumulative across restarts (each start resumes from the newest swarm sample).", nil, nil)
 	descPeers    = prometheus.NewDesc("podseed_peers_connected", "Peers connected to podseed's torrent client.", nil, nil)
 	// descWebSeeded counts every torrent served since start, restored counts
 	// included (see web.WebSeedBytes), so it only grows within a run.

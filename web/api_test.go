@@ -78,35 +78,38 @@ type (
 		ReplacedAt *time.Time `json:"replaced_at"`
 		RetiredAt  *time.Time `json:"retired_at"`
 	}
+	// apiDelivery is apiTorrent.Delivery: the delivery split over the
+	// last Days days.
+	apiDelivery struct {
+		Days      int   `json:"days"`
+		Completed int   `json:"completed"`
+		Delivered int64 `json:"delivered_bytes"`
+		Uploaded  int64 `json:"podseed_uploaded_bytes"`
+		WebSeeded int64 `json:"podseed_web_seeded_bytes"`
+		Other     int64 `json:"other_bytes"`
+	}
 	apiTorrent struct {
-		InfoHash        string     `json:"infohash"`
-		Name            string     `json:"name"`
-		PieceLength     int64      `json:"piece_length"`
-		Size            int64      `json:"size"`
-		SRI             string     `json:"sri"`
-		WebSeed         string     `json:"web_seed"`
-		WebSeedWithheld string     `json:"web_seed_withheld"`
-		CreatedAt       *time.Time `json:"created_at"`
-		SamplesURL      string     `json:"samples_url"`
-		BytesUploaded   int64      `json:"bytes_uploaded"`
-		BytesUploadedAt *time.Time `json:"bytes_uploaded_at"`
-		BitTorrentBytes int64      `json:"bittorrent_bytes_estimate"`
-		BytesWebSeeded  int64      `json:"bytes_web_seeded"`
-		Delivery        struct {
-			Days      int   `json:"days"`
-			Completed int   `json:"completed"`
-			Delivered int64 `json:"delivered_bytes"`
-			Uploaded  int64 `json:"podseed_uploaded_bytes"`
-			WebSeeded int64 `json:"podseed_web_seeded_bytes"`
-			Other     int64 `json:"other_bytes"`
-		} `json:"delivery"`
-		SourceURL         string     `json:"source_url"`
-		ResolvedURL       string     `json:"resolved_url"`
-		WebSeedDeadAt     *time.Time `json:"web_seed_dead_at"`
-		WebSeedDeadReason string     `json:"web_seed_dead_reason"`
-		ProbedAt          *time.Time `json:"probed_at"`
-		EvictedAt         *time.Time `json:"evicted_at"`
-		OnDemand          bool       `json:"on_demand"`
+		InfoHash          string      `json:"infohash"`
+		Name              string      `json:"name"`
+		PieceLength       int64       `json:"piece_length"`
+		Size              int64       `json:"size"`
+		SRI               string      `json:"sri"`
+		WebSeed           string      `json:"web_seed"`
+		WebSeedWithheld   string      `json:"web_seed_withheld"`
+		CreatedAt         *time.Time  `json:"created_at"`
+		SamplesURL        string      `json:"samples_url"`
+		BytesUploaded     int64       `json:"bytes_uploaded"`
+		BytesUploadedAt   *time.Time  `json:"bytes_uploaded_at"`
+		BitTorrentBytes   int64       `json:"bittorrent_bytes_estimate"`
+		BytesWebSeeded    int64       `json:"bytes_web_seeded"`
+		Delivery          apiDelivery `json:"delivery"`
+		SourceURL         string      `json:"source_url"`
+		ResolvedURL       string      `json:"resolved_url"`
+		WebSeedDeadAt     *time.Time  `json:"web_seed_dead_at"`
+		WebSeedDeadReason string      `json:"web_seed_dead_reason"`
+		ProbedAt          *time.Time  `json:"probed_at"`
+		EvictedAt         *time.Time  `json:"evicted_at"`
+		OnDemand          bool        `json:"on_demand"`
 	}
 	apiSampleList struct {
 		InfoHash string      `json:"infohash"`
@@ -327,16 +330,7 @@ func TestAPIEpisode(t *testing.T) {
 	cat := newTestCatalog(fx)
 	srv := mustServe(t, cat, swarmCounts(fx), &lockedBuffer{}, atSampleNow())
 	eps := wantAPIEpisodes(t, fx, cat)
-	// delivery is what apiTorrent.Delivery holds over the last 30 days.
-	type delivery = struct {
-		Days      int   `json:"days"`
-		Completed int   `json:"completed"`
-		Delivered int64 `json:"delivered_bytes"`
-		Uploaded  int64 `json:"podseed_uploaded_bytes"`
-		WebSeeded int64 `json:"podseed_web_seeded_bytes"`
-		Other     int64 `json:"other_bytes"`
-	}
-	torrent := func(ih string, d delivery) apiTorrent {
+	torrent := func(ih string, d apiDelivery) apiTorrent {
 		tr, err := fx.store.FindTorrentByInfoHash(t.Context(), ih)
 		if err != nil {
 			t.Fatal(err)
@@ -362,9 +356,9 @@ func TestAPIEpisode(t *testing.T) {
 	}{
 		// 52 downloads in 30 days × 40000 bytes; podseed's counters grew
 		// by 13 × 1000003 and 13 × 2000 bytes (see mustAddSamples).
-		{"ready", fx.ep3, eps[1], ptr(torrent(fx.ready, delivery{30, 52, 2_080_000, 13_000_039, 26_000, 0}))},
+		{"ready", fx.ep3, eps[1], ptr(torrent(fx.ready, apiDelivery{30, 52, 2_080_000, 13_000_039, 26_000, 0}))},
 		// 2 × 70000; 140000 and 1000.
-		{"ready newer", fx.ep4, eps[0], ptr(torrent(fx.readyNewer, delivery{30, 2, 140_000, 140_000, 1000, 0}))},
+		{"ready newer", fx.ep4, eps[0], ptr(torrent(fx.readyNewer, apiDelivery{30, 2, 140_000, 140_000, 1000, 0}))},
 		{"failed", fx.ep2, eps[2], nil},
 		{"no guid, title or date", fx.bonus, eps[4], nil},
 	} {

@@ -17,6 +17,8 @@ import (
 
 	"github.com/anacrolix/torrent/bencode"
 	"github.com/anacrolix/torrent/metainfo"
+
+	"github.com/podseed/podseed/store"
 )
 
 // samplerSizes are the enclosure sizes in bytes of the restart tests' feed:
@@ -151,19 +153,6 @@ func TestWebSeededSurvivesRestart(t *testing.T) {
 		_, ok := app.seeding.Load(ih)
 		return ok
 	})
-	latestWebSeeded := func(a *runningApp) int64 {
-		t.Helper()
-		a.sampleSwarms(ctx)
-		latest, err := a.Store().LatestSwarmSamples(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sm, ok := latest[ih]
-		if !ok {
-			t.Fatalf("no sample of %s", ih)
-		}
-		return sm.BytesWebSeeded
-	}
 	// The handler adds its last write's bytes after the client may have
 	// read them: wait for the count before sampling.
 	waitCount := func(a *runningApp, want int64) {
@@ -180,7 +169,7 @@ func TestWebSeededSurvivesRestart(t *testing.T) {
 		t.Fatalf("served %d and %d bytes, want %d and 1000", whole, part, tor.Size)
 	}
 	waitCount(app, whole+part)
-	if got := latestWebSeeded(app); got != whole+part {
+	if got := sampleLatest(t, app, ih).BytesWebSeeded; got != whole+part {
 		t.Errorf("sample: bytes web seeded %d, want %d", got, whole+part)
 	}
 	app.stop(t)
@@ -195,7 +184,7 @@ func TestWebSeededSurvivesRestart(t *testing.T) {
 	})
 	more := int64(len(httpGetRange(t, app2.URLs().WebSeed(ih, tor.Name), "bytes=-10")))
 	waitCount(app2, whole+part+more)
-	if got := latestWebSeeded(app2); got != whole+part+10 {
+	if got := sampleLatest(t, app2, ih).BytesWebSeeded; got != whole+part+10 {
 		t.Errorf("sample after restart: bytes web seeded %d, want %d", got, whole+part+10)
 	}
 }
@@ -213,7 +202,6 @@ func TestUploadedSurvivesRestart(t *testing.T) {
 	fx := startFeedApp(t, samplerSizes)
 	dataDir, app, f := fx.dataDir, fx.app, fx.feed
 	ih, size := fx.eps[0].InfoHash, samplerSizes[0]
-	ctx := context.Background()
 	mi, err := metainfo.Load(bytes.NewReader(httpGet(t, app.URLs().Torrent(ih))))
 	if err != nil {
 		t.Fatal(err)
@@ -228,20 +216,7 @@ func TestUploadedSurvivesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	aria2cDownload(t, torrentPath, t.TempDir())
-	latestUploaded := func(a *runningApp) int64 {
-		t.Helper()
-		a.sampleSwarms(ctx)
-		latest, err := a.Store().LatestSwarmSamples(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sm, ok := latest[ih]
-		if !ok {
-			t.Fatalf("no sample of %s", ih)
-		}
-		return sm.BytesUploaded
-	}
-	before := latestUploaded(app)
+	before := sampleLatest(t, app, ih).BytesUploaded
 	if before < size {
 		t.Fatalf("sample before restart: uploaded %d bytes, want at least the %d-byte episode (aria2c had no web seed)", before, size)
 	}
@@ -252,7 +227,7 @@ func TestUploadedSurvivesRestart(t *testing.T) {
 		_, ok := app2.seeding.Load(ih)
 		return ok
 	})
-	if got := latestUploaded(app2); got != before {
+	if got := sampleLatest(t, app2, ih).BytesUploaded; got != before {
 		t.Errorf("sample after restart: uploaded %d bytes, want the %d uploaded before it (no peer since)", got, before)
 	}
 	var ep struct {
@@ -267,4 +242,21 @@ func TestUploadedSurvivesRestart(t *testing.T) {
 	if ep.Torrent.BytesUploaded != before {
 		t.Errorf("API bytes_uploaded after restart: got %d, want %d", ep.Torrent.BytesUploaded, before)
 	}
+}
+
+// sampleLatest runs a's swarm sampler job once and returns the newest
+// sample of the torrent with hex infohash ih; it fails the test if there
+// is none.
+func sampleLatest(t *testing.T, a *runningApp, ih string) store.SwarmSample {
+	t.Helper()
+	a.sampleSwarms(t.Context())
+	latest, err := a.Store().LatestSwarmSamples(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sm, ok := latest[ih]
+	if !ok {
+		t.Fatalf("no sample of %s", ih)
+	}
+	return sm
 }

@@ -236,11 +236,24 @@ func (s *Store) storedDataPath(p string) (string, error) {
 	if s.filesDir == "" {
 		return p, nil
 	}
-	rel, err := filepath.Rel(s.filesDir, p)
-	if err != nil || !filepath.IsAbs(p) || !filepath.IsLocal(rel) || rel == "." {
+	rel, ok := s.inFilesDir(p)
+	if !ok {
 		return "", fmt.Errorf("data path %q is not in the files directory %s", p, s.filesDir)
 	}
 	return filepath.ToSlash(rel), nil
+}
+
+// inFilesDir returns absolute path p relative to s.filesDir, and whether p
+// lies strictly inside it (not the directory itself, nothing via "..").
+func (s *Store) inFilesDir(p string) (string, bool) {
+	if !filepath.IsAbs(p) {
+		return "", false
+	}
+	rel, err := filepath.Rel(s.filesDir, p)
+	if err != nil || !filepath.IsLocal(rel) || rel == "." {
+		return "", false
+	}
+	return rel, true
 }
 
 // dataPath returns the absolute path of the recorded data path stored: a
@@ -254,7 +267,7 @@ func (s *Store) dataPath(stored string) string {
 		if s.filesDir == "" {
 			return stored
 		}
-		if rel, err := filepath.Rel(s.filesDir, stored); err == nil && filepath.IsLocal(rel) && rel != "." {
+		if _, ok := s.inFilesDir(stored); ok {
 			return stored
 		}
 		return ""

@@ -154,10 +154,10 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 	var allowed func([20]byte) bool
 	if !cfg.OpenTracker {
 		allowed = func(ih [20]byte) bool {
-			_, ok := a.seeding.Load(fmt.Sprintf("%x", ih))
-			if !ok {
-				_, ok = a.evicted.Load(fmt.Sprintf("%x", ih))
+			if a.seeds(ih) {
+				return true
 			}
+			_, ok := a.evicted.Load(fmt.Sprintf("%x", ih))
 			return ok
 		}
 	}
@@ -190,10 +190,7 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 	// their torrent, which anacrolix sends two at a time per tracker.
 	a.tracker = seed.NewTracker(seed.TrackerConfig{
 		Allowed: allowed, SelfPeerID: a.client.PeerID(),
-		SelfSeeds: func(ih [20]byte) bool {
-			_, ok := a.seeding.Load(fmt.Sprintf("%x", ih))
-			return ok
-		},
+		SelfSeeds: a.seeds,
 	})
 	if err := a.restoreTrackerCompleted(ctx); err != nil {
 		return nil, err
@@ -492,4 +489,11 @@ func (cmd serveCmd) run(ctx context.Context, cfg Config) error {
 		err = cerr
 	}
 	return err
+}
+
+// seeds reports whether podseed's client seeds the torrent of v1 infohash
+// ih from its own copy (a.seeding).
+func (a *App) seeds(ih [20]byte) bool {
+	_, ok := a.seeding.Load(fmt.Sprintf("%x", ih))
+	return ok
 }

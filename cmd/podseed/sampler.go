@@ -21,10 +21,9 @@ const (
 // seeders/leechers/completed, the client's connected peers, bytes
 // uploaded (cumulative over restarts: a.uploadedBase plus this run's) and
 // piece availability, and the bytes podseed served over HTTP from its copy
-// (a.webSeeded, cumulative over restarts), stamped at. Bytes
-// podseed's client
-// fetched from web seeds are not sampled: it seeds from its own copy and
-// uses no web seeds, so they are always 0 (seed.TorrentStats.WebSeedBytes).
+// (a.webSeeded, cumulative over restarts), stamped at. Bytes podseed's
+// client fetched from web seeds are not sampled: it seeds from its own copy
+// and uses no web seeds, so they are always 0 (seed.TorrentStats.WebSeedBytes).
 func (a *App) swarmSnapshot(at time.Time) []store.SwarmSample {
 	var samples []store.SwarmSample
 	a.seeding.Range(func(k, _ any) bool {

@@ -210,12 +210,12 @@ func (s *Server) newEpisodeTorrent(ctx context.Context, urls URLs, t store.Torre
 		et.BytesWebSeeded = formatSize(latest.BytesWebSeeded)
 		et.UploadedAt = formatTime(latest.At)
 		et.Availability = strconv.FormatFloat(latest.Availability, 'f', 2, 64)
-		to := s.now().UTC()
+		to := now
 		if latest.At.After(to) {
 			to = latest.At
 		}
 		et.Chart = newSwarmChart(samples, samples[0].At, to)
-		et.CompletedWindows = newCompletedWindows(samples, s.now().UTC(), c.Completed, t.CreatedAt)
+		et.CompletedWindows = newCompletedWindows(samples, now, c.Completed, t.CreatedAt)
 	}
 	return et
 }
